@@ -1,0 +1,102 @@
+"""The `zoo` command: a click group whose sub-commands load on first use.
+
+Sub-commands live in their own modules and are imported only when run, so
+`zoo --help` does not import TensorFlow. Every `ZooError` becomes one line on
+stderr and the error's exit code (2: bad usage or input, 1: failure at run
+time); `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import click
+
+# "name": ("module:attribute", "short help shown by `zoo --help`")
+COMMANDS: dict[str, tuple[str, str]] = {
+    "list": ("cli.models_cmd:list_command", "List the architectures in the zoo."),
+    "info": ("cli.models_cmd:info_command", "Show one architecture: size, MACs, weights, paper."),
+}
+
+
+def _package_version() -> str:
+    try:
+        return version("keras-zoo")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class LazyGroup(click.Group):
+    """A group that imports each sub-command's module only when it is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module_name, attribute = COMMANDS[cmd_name][0].split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            import difflib
+
+            close = difflib.get_close_matches(name, COMMANDS, n=3)
+            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            raise click.UsageError(f"No such command {name!r}.{hint}", ctx)
+        return super().resolve_command(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from zoo.errors import ZooError
+
+        try:
+            return super().invoke(ctx)
+        except ZooError as error:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(error.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as error:  # noqa: BLE001  (one line instead of a traceback)
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(
+                f"error: {type(error).__name__}: {error} (run with --debug for the traceback)",
+                err=True,
+            )
+            ctx.exit(1)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_package_version(), "--version", prog_name="zoo")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """keras-zoo: build, train, fine-tune and export image classifiers."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    # TensorFlow's C++ start-up logs would otherwise drown the output.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def main() -> None:
+    """Entry point for `python -m cli.main`."""
+    cli(prog_name="zoo")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""`zoo list` and `zoo info`: what the zoo holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from cli.output import echo_json, json_option
+
+
+def _summary(name: str) -> dict[str, Any]:
+    from zoo import get_spec
+
+    spec = get_spec(name)
+    return {
+        "name": spec.name,
+        "family": spec.family,
+        "params": spec.params,
+        "input_size": spec.default_size,
+        "weights": list(spec.weights),
+        "aliases": list(spec.aliases),
+    }
+
+
+@click.command("list")
+@click.argument("pattern", required=False)
+@json_option
+def list_command(pattern: str | None, as_json: bool) -> None:
+    """List the architectures, optionally those matching PATTERN (e.g. 'resnet*')."""
+    from zoo import list_models
+
+    rows = [_summary(name) for name in list_models(pattern)]
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo(f"No architecture matches {pattern!r}; run `zoo list` to see them all.")
+        return
+    click.echo(f"{'name':<22} {'family':<16} {'params':>13} {'input':>6}  weights")
+    for row in rows:
+        weights = ",".join(row["weights"]) or "-"
+        click.echo(
+            f"{row['name']:<22} {row['family']:<16} {row['params']:>13,} "
+            f"{row['input_size']:>6}  {weights}"
+        )
+
+
+@click.command("info")
+@click.argument("name")
+@click.option(
+    "--classes",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Classes of the top.",
+)
+@click.option(
+    "--image-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Square input side in pixels (default: the architecture's).",
+)
+@json_option
+def info_command(name: str, classes: int, image_size: int | None, as_json: bool) -> None:
+    """Show one architecture: parameters, multiply-adds, input, preprocessing, paper."""
+    from zoo import build_model, get_spec
+    from zoo.builder import architecture_options
+    from zoo.complexity import count_macs, count_params
+
+    spec = get_spec(name)
+    input_shape = None if image_size is None else (image_size, image_size, spec.channels)
+    model = build_model(spec.name, classes=classes, input_shape=input_shape)
+    total, trainable = count_params(model)
+    document = {
+        "name": spec.name,
+        "family": spec.family,
+        "aliases": list(spec.aliases),
+        "description": spec.description,
+        "params": total,
+        "trainable_params": trainable,
+        "macs": count_macs(model),
+        "input_shape": list(model.input_shape[1:]),
+        "min_input_size": spec.min_size,
+        "classes": classes,
+        "preprocessing": spec.preprocessing,
+        "weights": list(spec.weights),
+        "paper": spec.paper,
+        "options": architecture_options(spec),
+    }
+    if as_json:
+        echo_json(document)
+        return
+    for key, value in document.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = f"{value:,}"
+        elif isinstance(value, list | dict):
+            value = (
+                ", ".join(f"{k}={v}" for k, v in value.items())
+                if isinstance(value, dict)
+                else ", ".join(str(v) for v in value)
+            )
+        click.echo(f"{key.replace('_', ' '):>17}: {value or '-'}")

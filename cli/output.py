@@ -1,0 +1,44 @@
+"""How commands talk to the user: JSON on stdout, everything else on stderr."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+
+def echo_json(document: Any) -> None:
+    """Writes exactly one JSON document to stdout."""
+    click.echo(json.dumps(document, indent=2, default=str))
+
+
+def info(message: str) -> None:
+    """A progress or log line for a person; always on stderr."""
+    click.echo(message, err=True)
+
+
+@contextlib.contextmanager
+def stdout_to_stderr(active: bool = True) -> Iterator[None]:
+    """Sends anything printed to stdout (Keras progress bars, logs) to stderr.
+
+    Used around a recipe call in `--json` mode, so stdout holds only the JSON.
+
+    Args:
+        active: Whether to redirect; `False` makes this a no-op.
+    """
+    if not active:
+        yield
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+def json_option(function: Any) -> Any:
+    """The shared `--json` flag."""
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print one JSON document on stdout."
+    )(function)

@@ -1,0 +1,124 @@
+"""Layers the architectures share: input preprocessing, LRN, heads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+_IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)
+_IMAGENET_STD_RGB = (0.229, 0.224, 0.225)
+_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class ImagePreprocessing(keras.layers.Layer):
+    """Maps raw 0-255 images to what a network expects, inside the model.
+
+    Keeping this in the model means a saved or exported model takes raw pixel
+    values, and nothing normalises twice.
+
+    Args:
+        mode: `tf` ([-1, 1]), `caffe` (BGR minus ImageNet mean), `torch`
+            ([0, 1] then ImageNet mean/std) or `scale` ([0, 1]).
+        **kwargs: Standard layer arguments.
+    """
+
+    MODES = ("tf", "caffe", "torch", "scale")
+
+    def __init__(self, mode: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if mode not in self.MODES:
+            raise ValueError(f"mode must be one of {self.MODES}. Received: mode={mode!r}")
+        self.mode = mode
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        x = tf.cast(inputs, self.compute_dtype)
+        if self.mode == "tf":
+            return x / 127.5 - 1.0
+        if self.mode == "scale":
+            return x / 255.0
+        if self.mode == "caffe":
+            return x[..., ::-1] - tf.constant(_CAFFE_MEAN_BGR, dtype=x.dtype)
+        mean = tf.constant(_IMAGENET_MEAN_RGB, dtype=x.dtype)
+        std = tf.constant(_IMAGENET_STD_RGB, dtype=x.dtype)
+        return (x / 255.0 - mean) / std
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "mode": self.mode}
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class LocalResponseNormalization(keras.layers.Layer):
+    """Local response normalisation across channels (Krizhevsky et al., 2012, Sec. 3.3).
+
+    `b = a / (k + alpha / n * sum(a^2 over n neighbouring channels)) ** beta`, with
+    the paper's `k=2, n=5, alpha=1e-4, beta=0.75` as defaults.
+
+    Args:
+        size: Number of neighbouring channels `n` (odd).
+        bias: `k`.
+        alpha: `alpha` (divided by `size`, as in the paper and Caffe).
+        beta: `beta`.
+        **kwargs: Standard layer arguments.
+    """
+
+    def __init__(
+        self,
+        size: int = 5,
+        bias: float = 2.0,
+        alpha: float = 1e-4,
+        beta: float = 0.75,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.size, self.bias, self.alpha, self.beta = size, bias, alpha, beta
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        x = tf.cast(inputs, tf.float32)
+        y = tf.nn.local_response_normalization(
+            x,
+            depth_radius=self.size // 2,
+            bias=self.bias,
+            alpha=self.alpha / self.size,
+            beta=self.beta,
+        )
+        return tf.cast(y, inputs.dtype)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "size": self.size,
+            "bias": self.bias,
+            "alpha": self.alpha,
+            "beta": self.beta,
+        }
+
+
+def global_pool(x: keras.KerasTensor, pooling: str | None) -> keras.KerasTensor:
+    """Applies the feature extractor's optional global pooling.
+
+    Args:
+        x: A 4-D feature map.
+        pooling: `None` (keep the map), `"avg"` or `"max"`.
+
+    Returns:
+        The pooled (2-D) or unchanged tensor.
+    """
+    if pooling == "avg":
+        return keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if pooling == "max":
+        return keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    return x
+
+
+def classifier(x: keras.KerasTensor, classes: int, activation: str | None) -> keras.KerasTensor:
+    """The final dense layer every top ends with, named `predictions` as in Keras."""
+    return keras.layers.Dense(classes, activation=activation, name="predictions")(x)

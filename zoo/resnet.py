@@ -1,0 +1,111 @@
+"""ResNet-18 and ResNet-34 (He et al., 2016, Table 1), from scratch.
+
+Basic blocks of two 3x3 convolutions; convolutions have no bias and are followed
+by batch normalisation (epsilon 1.001e-5, as in Keras' ResNets). Shortcuts are
+identities, or 1x1 projections with batch normalisation where the shape changes
+(option B of Sec. 3.3). Layer names follow Keras' ResNet50: `conv1_conv`,
+`conv2_block1_1_conv`, `conv2_block1_0_conv` (projection), `conv2_block1_out`.
+Trainable parameters with 1000 classes: 11,689,512 and 21,797,672.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import keras
+
+from zoo.layers import classifier, global_pool
+from zoo.registry import ArchSpec, register
+
+_PAPER = "He et al., Deep Residual Learning for Image Recognition, CVPR 2016"
+_WIDTHS = (64, 128, 256, 512)
+
+
+def _conv_bn(
+    x: keras.KerasTensor, filters: int, size: int, name: str, strides: int = 1
+) -> keras.KerasTensor:
+    """`{name}_conv` (no bias, 'same' padding) followed by `{name}_bn`."""
+    x = keras.layers.Conv2D(
+        filters,
+        size,
+        strides=strides,
+        padding="same",
+        use_bias=False,
+        kernel_initializer="he_normal",
+        name=f"{name}_conv",
+    )(x)
+    return keras.layers.BatchNormalization(epsilon=1.001e-5, name=f"{name}_bn")(x)
+
+
+def _basic_block(x: keras.KerasTensor, filters: int, strides: int, name: str) -> keras.KerasTensor:
+    """Two 3x3 conv-BN layers plus a shortcut, then ReLU as `{name}_out`."""
+    if strides != 1 or x.shape[-1] != filters:
+        shortcut = _conv_bn(x, filters, 1, f"{name}_0", strides=strides)
+    else:
+        shortcut = x
+    x = _conv_bn(x, filters, 3, f"{name}_1", strides=strides)
+    x = keras.layers.Activation("relu", name=f"{name}_1_relu")(x)
+    x = _conv_bn(x, filters, 3, f"{name}_2")
+    x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
+    return keras.layers.Activation("relu", name=f"{name}_out")(x)
+
+
+def _builder(depths: Sequence[int]) -> Callable[..., keras.KerasTensor]:
+    """A registry builder for the given number of blocks in stages conv2 to conv5."""
+
+    def build(
+        x: keras.KerasTensor,
+        *,
+        classes: int,
+        include_top: bool,
+        pooling: str | None,
+        classifier_activation: str | None,
+    ) -> keras.KerasTensor:
+        """Builds the ResNet on a preprocessed input.
+
+        Args:
+            x: The preprocessed input tensor.
+            classes: Number of classes of the top.
+            include_top: Whether to add global average pooling and the classifier.
+            pooling: Global pooling of the last block without the top: `None`,
+                `"avg"` or `"max"`.
+            classifier_activation: Activation of `predictions`.
+
+        Returns:
+            The output tensor.
+        """
+        x = keras.layers.ZeroPadding2D(3, name="conv1_pad")(x)
+        x = _conv_bn(x, 64, 7, "conv1", strides=2)
+        x = keras.layers.Activation("relu", name="conv1_relu")(x)
+        x = keras.layers.ZeroPadding2D(1, name="pool1_pad")(x)
+        x = keras.layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+        for stage, (depth, filters) in enumerate(zip(depths, _WIDTHS, strict=True), start=2):
+            for block in range(1, depth + 1):
+                strides = 2 if block == 1 and stage > 2 else 1
+                x = _basic_block(x, filters, strides, f"conv{stage}_block{block}")
+        if not include_top:
+            return global_pool(x, pooling)
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        return classifier(x, classes, classifier_activation)
+
+    return build
+
+
+for _name, _depths, _params in (
+    ("resnet18", (2, 2, 2, 2), 11_699_112),
+    ("resnet34", (3, 4, 6, 3), 21_814_696),
+):
+    register(
+        ArchSpec(
+            name=_name,
+            family="resnet",
+            params=_params,
+            default_size=224,
+            min_size=1,
+            paper=_PAPER,
+            preprocessing="tf",
+            body_end=f"conv5_block{_depths[-1]}_out",
+            block_pattern=r"^conv\d_block\d+_out$",
+            description=f"ResNet-{_name[6:]} with basic blocks and projection shortcuts",
+        )
+    )(_builder(_depths))
