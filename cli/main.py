@@ -20,6 +20,8 @@ import click
 COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("cli.models_cmd:list_command", "List the architectures in the zoo."),
     "info": ("cli.models_cmd:info_command", "Show one architecture: size, MACs, weights, paper."),
+    "train": ("cli.train_cmd:train_command", "Train an architecture from scratch."),
+    "finetune": ("cli.train_cmd:finetune_command", "Fine-tune a pretrained base with a new head."),
 }
 
 
@@ -58,6 +60,23 @@ class LazyGroup(click.Group):
             hint = f" Did you mean: {', '.join(close)}?" if close else ""
             raise click.UsageError(f"No such command {name!r}.{hint}", ctx)
         return super().resolve_command(ctx, args)
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """Runs the command; click's usage errors become one line, like ours."""
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except click.ClickException as error:
+            context = getattr(error, "ctx", None)
+            hint = f" (see '{context.command_path} --help')" if context else ""
+            click.echo(f"error: {error.format_message()}{hint}", err=True)
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        code = result if isinstance(result, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
 
     def invoke(self, ctx: click.Context) -> Any:
         from zoo.errors import ZooError

@@ -1,0 +1,239 @@
+"""`zoo finetune`: a new head on a pretrained base, trained in two phases.
+
+Following the Keras transfer-learning guide: the base is called with
+`training=False` (BatchNorm keeps its statistics), phase 1 trains the new head
+on the frozen base, phase 2 unfreezes the top blocks of the base (BatchNorm
+stays frozen) and recompiles with a lower learning rate.
+
+The base is a registered architecture (with ImageNet weights by default), a
+`.keras` file or a zoo run directory; for the last two the old head is cut off
+at the last 4-D feature map.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import yaml
+
+import zoo
+from recipes.config import RunConfig, parse_unfreeze
+from recipes.devices import setup_devices
+from recipes.fitting import (
+    RunResult,
+    compile_model,
+    finish_run,
+    fit_phase,
+    load_run_data,
+    steps_per_epoch,
+)
+from recipes.runs import STATE_FILE, RunDirectory
+from zoo.errors import UsageError
+
+HEAD_PHASE, FINETUNE_PHASE = "head", "finetune"
+
+
+@dataclass
+class Base:
+    """A feature extractor to put a new head on.
+
+    Attributes:
+        model: Maps raw images to a 4-D feature map.
+        name: Architecture name (or file stem) for the run directory's name.
+        block_pattern: Regex matching the layers that end blocks, if known.
+        image_size: The input side the base expects (or was trained at).
+        channels: Input channels.
+    """
+
+    model: keras.Model
+    name: str
+    block_pattern: str | None
+    image_size: int
+    channels: int
+
+
+def load_base(config: RunConfig, image_size: int | None) -> Base:
+    """Builds or loads the base named by `config.base`.
+
+    Args:
+        config: The run configuration (`base`, `weights`).
+        image_size: Requested input side, or `None` for the base's own.
+
+    Returns:
+        The base feature extractor.
+
+    Raises:
+        UsageError: Unknown base, unusable file, or weights that do not apply.
+        WeightsUnavailableError: ImageNet weights not cached and not downloadable.
+    """
+    if os.path.exists(config.base) or config.base.endswith(".keras"):
+        return _base_from_file(config, image_size)
+    spec = zoo.get_spec(config.base)
+    weights = config.weights
+    if weights is None:
+        if "imagenet" not in spec.weights:
+            raise UsageError(
+                f"{spec.name} has no pretrained weights to fine-tune; train it first "
+                f"(zoo train --arch {spec.name}) and pass the run directory as --base, "
+                "or pass --weights none to train a new head on random weights."
+            )
+        weights = "imagenet"
+    size = image_size or spec.default_size
+    shape = (size, size, 3 if spec.rgb_only else spec.channels)
+    model = zoo.build_model(spec.name, include_top=False, weights=weights, input_shape=shape)
+    return Base(model, spec.name, spec.block_pattern, size, shape[-1])
+
+
+def _base_from_file(config: RunConfig, image_size: int | None) -> Base:
+    from recipes.artifacts import load_trained
+
+    if config.weights is not None:
+        raise UsageError(
+            "--weights applies to a base architecture name; a .keras file or run directory "
+            "brings its own weights, so leave --weights out."
+        )
+    trained = load_trained(config.base)
+    if image_size is not None and image_size != trained.image_size[0]:
+        raise UsageError(
+            f"{config.base} was trained at {trained.image_size[0]} px; fine-tune it at that "
+            f"size (leave out --image-size). Received: --image-size {image_size}"
+        )
+    features = _last_feature_map(trained.model, config.base)
+    pattern = None
+    if trained.run_dir is not None:
+        saved = yaml.safe_load((Path(trained.run_dir) / "config.yaml").read_text()) or {}
+        arch = saved.get("arch") if saved.get("task") == "train" else None
+        if arch:
+            pattern = zoo.get_spec(arch).block_pattern
+    return Base(features, trained.name, pattern, trained.image_size[0], trained.channels)
+
+
+def _last_feature_map(model: keras.Model, source: str) -> keras.Model:
+    for layer in reversed(model.layers):
+        if len(layer.output.shape) == 4:
+            return keras.Model(model.input, layer.output, name="base_features")
+    raise UsageError(f"{source} has no convolutional feature map to put a new head on.")
+
+
+def build_finetune_model(base: Base, classes: int, dropout: float) -> keras.Model:
+    """Puts a new head (pooling, dropout, dense, float32 softmax) on a frozen base.
+
+    Args:
+        base: The feature extractor.
+        classes: Number of classes of the new head.
+        dropout: Dropout rate before the dense layer.
+
+    Returns:
+        The model, base frozen, uncompiled.
+    """
+    base.model.trainable = False
+    inputs = keras.Input(shape=base.model.input_shape[1:], name="image")
+    features = base.model(inputs, training=False)
+    x = keras.layers.GlobalAveragePooling2D(name="head_pool")(features)
+    x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    x = keras.layers.Dense(classes, name="head_logits")(x)
+    outputs = keras.layers.Activation("softmax", dtype="float32", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=f"{base.name}_finetuned")
+
+
+def nested_base(model: keras.Model) -> keras.Model:
+    """The base inside a fine-tuning model (its one nested model)."""
+    return next(layer for layer in model.layers if isinstance(layer, keras.Model))
+
+
+def unfreeze_top(base: keras.Model, unfreeze: str, block_pattern: str | None) -> int:
+    """Makes the top of the base trainable; BatchNorm layers stay frozen.
+
+    Args:
+        base: The base model.
+        unfreeze: `all`, `none`, `N` (blocks) or `Nlayers`.
+        block_pattern: Regex of block-ending layer names; without it `N`
+            counts layers with weights.
+
+    Returns:
+        The number of trainable weights after the change.
+    """
+    how, count = parse_unfreeze(unfreeze)
+    layers = base.layers
+    if how == "all":
+        cutoff = 0
+    elif how == "blocks" and block_pattern:
+        ends = [i for i, layer in enumerate(layers) if re.search(block_pattern, layer.name)]
+        cutoff = ends[-(count + 1)] + 1 if count < len(ends) else 0
+    else:
+        weighted = [i for i, layer in enumerate(layers) if layer.weights]
+        cutoff = weighted[-count] if count <= len(weighted) else 0
+    base.trainable = True
+    for index, layer in enumerate(layers):
+        frozen_kind = isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = index >= cutoff and not frozen_kind
+    return len(base.trainable_weights)
+
+
+def finetune(config: RunConfig) -> RunResult:
+    """Fine-tunes `config.base` with a new head of `config.classes` classes.
+
+    Args:
+        config: A resolved configuration with `task="finetune"`.
+
+    Returns:
+        The run's result.
+
+    Raises:
+        UsageError: Bad configuration, base or data (e.g. a class-count mismatch).
+        WeightsUnavailableError: ImageNet weights cannot be had offline.
+        TrainingDiverged: The loss became NaN.
+    """
+    started = time.perf_counter()
+    setup = setup_devices(config.precision, config.jit, config.strategy)
+    with setup.strategy.scope():
+        base = load_base(config, config.image_size)
+    data = load_run_data(config, base.image_size, base.channels, config.classes)
+    run = RunDirectory.reopen(config) if config.resume else RunDirectory.create(config, base.name)
+    head_epochs, total = config.head_epochs, config.head_epochs + config.epochs
+    if parse_unfreeze(config.unfreeze)[0] == "none":
+        total = head_epochs
+    steps = steps_per_epoch(data, config.batch_size)
+    finetune_lr = config.finetune_lr or config.lr / 10
+    try:
+        run.write_json("class_names.json", list(data.class_names))
+        state = (
+            run.read_json(STATE_FILE) if config.resume else {"epochs_done": 0, "phase": HEAD_PHASE}
+        )
+        with setup.strategy.scope():
+            if config.resume:
+                model = keras.saving.load_model(run.file("last.keras"))
+            else:
+                model = build_finetune_model(base, config.classes, _head_dropout(config))
+                compile_model(model, config, setup, config.lr, steps, head_epochs, config.classes)
+        done = state["epochs_done"]
+        if state["phase"] == HEAD_PHASE:
+            fit_phase(
+                model, data, run, config, phase=HEAD_PHASE, initial_epoch=done, epochs=head_epochs
+            )
+            done = max(done, head_epochs)
+            if total > head_epochs:
+                with setup.strategy.scope():
+                    unfreeze_top(nested_base(model), config.unfreeze, base.block_pattern)
+                    compile_model(
+                        model,
+                        config,
+                        setup,
+                        finetune_lr,
+                        steps,
+                        total - head_epochs,
+                        config.classes,
+                    )
+        fit_phase(model, data, run, config, phase=FINETUNE_PHASE, initial_epoch=done, epochs=total)
+        return finish_run(model, data, run, setup, started)
+    finally:
+        run.unlock()
+
+
+def _head_dropout(config: RunConfig) -> float:
+    return 0.2 if config.dropout is None else config.dropout

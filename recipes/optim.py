@@ -1,0 +1,138 @@
+"""Optimizers and learning-rate schedules from a run configuration."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+
+from recipes.config import RunConfig
+
+# Normalisation scales and biases are not decayed (Loshchilov & Hutter; Goyal et al. 2017).
+_NO_DECAY = ["bias", "gamma", "beta"]
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up from 0 to `peak`, then a cosine decay to 0 (per step).
+
+    Args:
+        peak: The learning rate reached at the end of warm-up.
+        total_steps: Steps of the whole run.
+        warmup_steps: Steps of the linear warm-up.
+    """
+
+    def __init__(self, peak: float, total_steps: int, warmup_steps: int = 0) -> None:
+        self.peak = float(peak)
+        self.total_steps = max(int(total_steps), 1)
+        self.warmup_steps = int(warmup_steps)
+
+    def __call__(self, step: Any) -> Any:
+        step = keras.ops.cast(step, "float32")
+        warmup = self.peak * (step + 1.0) / max(self.warmup_steps, 1)
+        decay_steps = max(self.total_steps - self.warmup_steps, 1)
+        progress = keras.ops.clip((step - self.warmup_steps) / decay_steps, 0.0, 1.0)
+        cosine = 0.5 * self.peak * (1.0 + keras.ops.cos(math.pi * progress))
+        return keras.ops.where(step < self.warmup_steps, warmup, cosine)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "peak": self.peak,
+            "total_steps": self.total_steps,
+            "warmup_steps": self.warmup_steps,
+        }
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class WarmupStep(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up, then the rate multiplied by `factor` every `step_size` steps.
+
+    Args:
+        peak: The learning rate after warm-up.
+        step_size: Steps between two drops.
+        factor: Multiplier at each drop (0.1: divide by 10).
+        warmup_steps: Steps of the linear warm-up.
+    """
+
+    def __init__(self, peak: float, step_size: int, factor: float, warmup_steps: int = 0) -> None:
+        self.peak = float(peak)
+        self.step_size = max(int(step_size), 1)
+        self.factor = float(factor)
+        self.warmup_steps = int(warmup_steps)
+
+    def __call__(self, step: Any) -> Any:
+        step = keras.ops.cast(step, "float32")
+        warmup = self.peak * (step + 1.0) / max(self.warmup_steps, 1)
+        drops = keras.ops.floor(keras.ops.maximum(step - self.warmup_steps, 0.0) / self.step_size)
+        stepped = self.peak * keras.ops.power(self.factor, drops)
+        return keras.ops.where(step < self.warmup_steps, warmup, stepped)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "peak": self.peak,
+            "step_size": self.step_size,
+            "factor": self.factor,
+            "warmup_steps": self.warmup_steps,
+        }
+
+
+def learning_rate(
+    config: RunConfig, lr: float, steps_per_epoch: int, epochs: int
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """The learning rate (or schedule) of a phase.
+
+    `plateau` and `constant` give a plain float (the plateau drops come from a
+    `ReduceLROnPlateau` callback, see `recipes.callbacks`).
+
+    Args:
+        config: The run configuration (schedule, warm-up, step settings).
+        lr: Peak learning rate of this phase.
+        steps_per_epoch: Optimizer steps in one epoch.
+        epochs: Epochs of this phase.
+
+    Returns:
+        A float or a `LearningRateSchedule`.
+    """
+    warmup_steps = config.warmup_epochs * steps_per_epoch
+    if config.schedule == "cosine":
+        return WarmupCosine(lr, epochs * steps_per_epoch, warmup_steps)
+    if config.schedule == "step":
+        return WarmupStep(
+            lr, config.step_epochs * steps_per_epoch, config.step_factor, warmup_steps
+        )
+    return lr
+
+
+def make_optimizer(
+    config: RunConfig, lr: float | keras.optimizers.schedules.LearningRateSchedule
+) -> keras.optimizers.Optimizer:
+    """Builds the configured optimizer with decoupled weight decay.
+
+    Args:
+        config: The run configuration (optimizer, momentum, weight decay).
+        lr: A learning rate or schedule.
+
+    Returns:
+        A fresh optimizer.
+    """
+    decay = config.weight_decay or None
+    name = config.optimizer
+    if name in ("sgd", "momentum", "nesterov"):
+        optimizer = keras.optimizers.SGD(
+            learning_rate=lr,
+            momentum=0.0 if name == "sgd" else config.momentum,
+            nesterov=name == "nesterov",
+            weight_decay=decay,
+        )
+    elif name == "rmsprop":
+        optimizer = keras.optimizers.RMSprop(
+            learning_rate=lr, momentum=config.momentum, weight_decay=decay
+        )
+    elif name == "adam":
+        optimizer = keras.optimizers.Adam(learning_rate=lr, weight_decay=decay)
+    else:
+        optimizer = keras.optimizers.AdamW(learning_rate=lr, weight_decay=config.weight_decay)
+    if config.weight_decay:
+        optimizer.exclude_from_weight_decay(var_names=_NO_DECAY)
+    return optimizer

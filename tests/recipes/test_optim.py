@@ -1,0 +1,72 @@
+import keras
+import numpy as np
+import pytest
+
+from recipes.config import RunConfig
+from recipes.optim import WarmupCosine, WarmupStep, learning_rate, make_optimizer
+
+
+def _at(schedule, step):
+    return float(keras.ops.convert_to_numpy(schedule(step)))
+
+
+def test_warmup_cosine_rises_then_decays_to_zero():
+    schedule = WarmupCosine(peak=0.1, total_steps=100, warmup_steps=10)
+    assert _at(schedule, 0) == pytest.approx(0.01)
+    assert _at(schedule, 10) == pytest.approx(0.1)
+    assert _at(schedule, 55) == pytest.approx(0.05, rel=1e-3)
+    assert _at(schedule, 100) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_step_schedule_divides_every_step_size():
+    schedule = WarmupStep(peak=0.1, step_size=10, factor=0.1)
+    assert _at(schedule, 9) == pytest.approx(0.1)
+    assert _at(schedule, 10) == pytest.approx(0.01)
+    assert _at(schedule, 25) == pytest.approx(0.001)
+
+
+def test_schedules_round_trip_through_config():
+    schedule = WarmupCosine(0.1, 100, 5)
+    again = WarmupCosine.from_config(schedule.get_config())
+    assert _at(again, 50) == pytest.approx(_at(schedule, 50))
+
+
+@pytest.mark.parametrize(
+    ("name", "cls"),
+    [
+        ("sgd", keras.optimizers.SGD),
+        ("momentum", keras.optimizers.SGD),
+        ("nesterov", keras.optimizers.SGD),
+        ("rmsprop", keras.optimizers.RMSprop),
+        ("adam", keras.optimizers.Adam),
+        ("adamw", keras.optimizers.AdamW),
+    ],
+)
+def test_optimizers(name, cls):
+    optimizer = make_optimizer(RunConfig(optimizer=name, weight_decay=1e-4), 0.1)
+    assert isinstance(optimizer, cls)
+    if name == "nesterov":
+        assert optimizer.nesterov and optimizer.momentum == 0.9
+    if name == "sgd":
+        assert optimizer.momentum == 0.0
+
+
+def test_weight_decay_skips_biases_and_norm_scales():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    optimizer = make_optimizer(RunConfig(optimizer="momentum", weight_decay=0.5), 0.1)
+    kernel_before = np.array(model.layers[0].kernel)
+    bias = model.layers[0].bias
+    bias.assign(np.ones(2, "float32"))
+    zero = [np.zeros_like(np.array(v)) for v in model.trainable_variables]
+    optimizer.apply_gradients(zip(zero, model.trainable_variables, strict=True))
+    np.testing.assert_allclose(np.array(bias), 1.0)  # not decayed
+    np.testing.assert_allclose(
+        np.array(model.layers[0].kernel), kernel_before * (1 - 0.05), rtol=1e-5
+    )
+
+
+def test_learning_rate_kinds():
+    assert learning_rate(RunConfig(schedule="constant"), 0.1, 10, 5) == 0.1
+    assert learning_rate(RunConfig(schedule="plateau"), 0.1, 10, 5) == 0.1
+    assert isinstance(learning_rate(RunConfig(schedule="cosine"), 0.1, 10, 5), WarmupCosine)
+    assert isinstance(learning_rate(RunConfig(schedule="step"), 0.1, 10, 5), WarmupStep)
