@@ -20,6 +20,7 @@ import click
 COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("cli.models_cmd:list_command", "List the architectures in the zoo."),
     "info": ("cli.models_cmd:info_command", "Show one architecture: size, MACs, weights, paper."),
+    "weights": ("cli.weights_cmd:weights_group", "Manage the ImageNet weights cache."),
     "train": ("cli.train_cmd:train_command", "Train an architecture from scratch."),
     "finetune": ("cli.train_cmd:finetune_command", "Fine-tune a pretrained base with a new head."),
 }
