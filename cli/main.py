@@ -9,7 +9,6 @@ time); `--debug` shows the traceback instead.
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -80,8 +79,10 @@ class LazyGroup(click.Group):
         return code
 
     def invoke(self, ctx: click.Context) -> Any:
+        from cli.quiet import import_tensorflow_quietly
         from zoo.errors import ZooError
 
+        import_tensorflow_quietly()
         try:
             return super().invoke(ctx)
         except ZooError as error:
@@ -109,8 +110,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """keras-zoo: build, train, fine-tune and export image classifiers."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-    # TensorFlow's C++ start-up logs would otherwise drown the output.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def main() -> None:

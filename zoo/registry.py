@@ -133,7 +133,8 @@ def get_spec(name: str) -> ArchSpec:
     if key in _REGISTRY:
         return _REGISTRY[key]
     known = sorted([*_REGISTRY, *_ALIASES])
-    close = difflib.get_close_matches(key, known, n=3, cutoff=0.5)
+    matches = difflib.get_close_matches(key, known, n=6, cutoff=0.5)
+    close = list(dict.fromkeys(_ALIASES.get(match, match) for match in matches))[:3]
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     raise UnknownNameError(
         f"Unknown architecture {name!r}.{hint} Run `zoo list` to see all {len(_REGISTRY)}."
