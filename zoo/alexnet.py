@@ -1,5 +1,6 @@
-"""AlexNet (Krizhevsky et al., 2012) as a single tower, and the parts of it that
-ZFNet (its upper convolutions and top) and VGG (its fully connected top) reuse.
+"""AlexNet (Krizhevsky et al., 2012) as a single tower, and the parts others reuse.
+
+ZFNet reuses its upper convolutions and its top; VGG its fully connected top.
 
 The paper splits the network over two GPUs; the single tower has the same layer
 sizes without the split, i.e. conv2, conv4 and conv5 see all maps of the layer
@@ -87,9 +88,7 @@ def _conv_block(
 def upper_convolutions(x: keras.KerasTensor) -> keras.KerasTensor:
     """conv3 to conv5 (3x3, 384-384-256 maps, ReLU) and pool5, as in AlexNet and ZFNet."""
     for i, filters in ((3, 384), (4, 384), (5, 256)):
-        x = keras.layers.Conv2D(
-            filters, 3, padding="same", activation="relu", name=f"conv{i}"
-        )(x)
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"conv{i}")(x)
     return keras.layers.MaxPooling2D(3, strides=2, name="pool5")(x)
 
 

@@ -96,7 +96,9 @@ class PartiallyConnectedConv2D(keras.layers.Layer):
     def call(self, inputs: Any) -> Any:
         dtype = self.compute_dtype
         kernel = keras.ops.einsum(
-            "hwc,cio->hwio", keras.ops.cast(self.kernel, dtype), keras.ops.cast(self._scatter, dtype)
+            "hwc,cio->hwio",
+            keras.ops.cast(self.kernel, dtype),
+            keras.ops.cast(self._scatter, dtype),
         )
         outputs = keras.ops.conv(inputs, kernel, padding="valid")
         outputs = outputs + keras.ops.cast(self.bias, dtype)

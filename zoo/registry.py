@@ -44,8 +44,8 @@ class ArchSpec:
         rgb_only: Whether the network only takes 3-channel inputs.
         weights: Pretrained weights that exist, e.g. `("imagenet",)`.
         body_end: Name of the last layer of the body (before pooling and head).
-        block_pattern: Regular expression whose first group names the block a
-            layer belongs to; fine-tuning unfreezes whole blocks with it.
+        block_pattern: Regular expression matching the names of the layers that
+            end a block; fine-tuning unfreezes whole blocks with it.
         aliases: Other names that resolve to this one.
         description: One line for listings.
     """

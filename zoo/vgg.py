@@ -8,6 +8,7 @@ with ImageNet weights). Layer names follow Keras' VGG: `block1_conv1`,
 from __future__ import annotations
 
 from collections.abc import Callable
+
 import keras
 
 from zoo.alexnet import fully_connected_top
@@ -39,7 +40,7 @@ def _vgg(
     classifier_activation: str | None,
     dropout: float,
 ) -> keras.KerasTensor:
-    """Builds one configuration: five blocks of ReLU convolutions, each ending in 2x2 max pooling."""
+    """Builds one configuration: five blocks of ReLU convolutions, each ending in max pooling."""
     for block, (sizes, filters) in enumerate(zip(config, _WIDTHS, strict=True), start=1):
         for i, size in enumerate(sizes, start=1):
             x = keras.layers.Conv2D(

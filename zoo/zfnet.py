@@ -22,8 +22,7 @@ from zoo.registry import ArchSpec, register
         params=62_357_608,
         default_size=224,
         min_size=53,
-        paper="Zeiler & Fergus, Visualizing and Understanding Convolutional Networks, "
-        "ECCV 2014",
+        paper="Zeiler & Fergus, Visualizing and Understanding Convolutional Networks, ECCV 2014",
         preprocessing="tf",
         body_end="pool5",
         block_pattern=r"^(pool[125]|conv[34])$",
