@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "weights": ("cli.weights_cmd:weights_group", "Manage the ImageNet weights cache."),
     "train": ("cli.train_cmd:train_command", "Train an architecture from scratch."),
     "finetune": ("cli.train_cmd:finetune_command", "Fine-tune a pretrained base with a new head."),
+    "bench": ("cli.bench_cmd:bench_group", "Measure throughput against the plain-Keras way."),
 }
 
 

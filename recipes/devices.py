@@ -26,6 +26,8 @@ class DeviceSetup:
         strategy_name: `default`, `mirrored` or `multiworker`.
         replicas: Number of replicas in sync.
         devices: Short description of the devices, e.g. `CPU` or `2 x GPU`.
+        is_chief: Whether this process writes the run directory (always, but
+            for the non-chief workers of a multi-worker cluster).
     """
 
     precision: str
@@ -34,6 +36,7 @@ class DeviceSetup:
     strategy_name: str
     replicas: int
     devices: str
+    is_chief: bool = True
 
 
 def enable_memory_growth() -> None:
@@ -124,6 +127,18 @@ def make_strategy(requested: str) -> tuple[tf.distribute.Strategy, str]:
     return tf.distribute.get_strategy(), "default"
 
 
+def is_chief_worker() -> bool:
+    """Whether this process is the chief of a `TF_CONFIG` cluster (`chief`, else worker 0)."""
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        return True
+    parsed = json.loads(raw)
+    task = parsed.get("task", {})
+    if "chief" in parsed.get("cluster", {}):
+        return task.get("type") == "chief"
+    return task.get("type") == "worker" and int(task.get("index", 0)) == 0
+
+
 def _check_tf_config() -> None:
     raw = os.environ.get("TF_CONFIG")
     if not raw:
@@ -182,4 +197,5 @@ def setup_devices(precision: str, jit: str, strategy: str) -> DeviceSetup:
         strategy_name=name,
         replicas=strategy_obj.num_replicas_in_sync,
         devices=f"{len(gpus)} x GPU" if gpus else "CPU",
+        is_chief=name != "multiworker" or is_chief_worker(),
     )

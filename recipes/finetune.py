@@ -30,9 +30,10 @@ from recipes.fitting import (
     finish_run,
     fit_phase,
     load_run_data,
+    open_run,
     steps_per_epoch,
 )
-from recipes.runs import STATE_FILE, RunDirectory
+from recipes.runs import STATE_FILE
 from zoo.errors import UsageError
 
 HEAD_PHASE, FINETUNE_PHASE = "head", "finetune"
@@ -194,7 +195,7 @@ def finetune(config: RunConfig) -> RunResult:
     with setup.strategy.scope():
         base = load_base(config, config.image_size)
     data = load_run_data(config, base.image_size, base.channels, config.classes)
-    run = RunDirectory.reopen(config) if config.resume else RunDirectory.create(config, base.name)
+    run = open_run(config, base.name, setup)
     head_epochs, total = config.head_epochs, config.head_epochs + config.epochs
     if parse_unfreeze(config.unfreeze)[0] == "none":
         total = head_epochs

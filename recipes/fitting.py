@@ -7,8 +7,10 @@ model and metrics.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,6 +91,36 @@ def load_run_data(
             f"({shown}); pass --classes {found}."
         )
     return data
+
+
+def open_run(config: RunConfig, default_name: str, setup: DeviceSetup) -> RunDirectory:
+    """Creates (or reopens, with `--resume`) the run directory this process writes.
+
+    The non-chief workers of a multi-worker cluster train in step with the
+    chief but write their checkpoints to a scratch directory, so that only the
+    chief writes the run directory.
+
+    Args:
+        config: The run configuration (`output`, `resume`).
+        default_name: Stem of a generated directory name.
+        setup: The devices (chief or not).
+
+    Returns:
+        The locked run directory.
+
+    Raises:
+        UsageError: See `RunDirectory.create` and `RunDirectory.reopen`.
+    """
+    if not setup.is_chief:
+        if config.resume:
+            raise UsageError(
+                "--resume is not supported with --strategy multiworker; start the run again."
+            )
+        scratch = tempfile.mkdtemp(prefix="zoo-worker-")
+        return RunDirectory.create(dataclasses.replace(config, output=scratch), default_name)
+    if config.resume:
+        return RunDirectory.reopen(config)
+    return RunDirectory.create(config, default_name)
 
 
 def steps_per_epoch(data: DataBundle, batch_size: int) -> int:

@@ -15,9 +15,10 @@ from recipes.fitting import (
     finish_run,
     fit_phase,
     load_run_data,
+    open_run,
     steps_per_epoch,
 )
-from recipes.runs import STATE_FILE, RunDirectory
+from recipes.runs import STATE_FILE
 from zoo.builder import architecture_options, resolve_input_shape
 from zoo.errors import UsageError
 
@@ -86,7 +87,7 @@ def train(config: RunConfig) -> RunResult:
     setup = setup_devices(config.precision, config.jit, config.strategy)
     data = load_run_data(config, image_size, spec.channels, config.classes)
     classes = len(data.class_names)
-    run = RunDirectory.reopen(config) if config.resume else RunDirectory.create(config, spec.name)
+    run = open_run(config, spec.name, setup)
     try:
         run.write_json("class_names.json", list(data.class_names))
         steps = steps_per_epoch(data, config.batch_size)

@@ -40,7 +40,13 @@ def test_unknown_name_suggests_closest():
 
 
 def test_list_models_pattern_matches_names_and_aliases():
-    assert zoo.list_models("resnet1*") == ["resnet101", "resnet101_v2", "resnet152", "resnet152_v2"]
+    assert zoo.list_models("resnet1*") == [
+        "resnet101",
+        "resnet101_v2",
+        "resnet152",
+        "resnet152_v2",
+        "resnet18",
+    ]
     assert "inception_v3" in zoo.list_models("inception*")
     assert zoo.list_models("no_such_thing*") == []
 

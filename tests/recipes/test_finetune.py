@@ -1,0 +1,126 @@
+"""Fine-tuning: the two phases, what gets unfrozen, bases of every kind, errors."""
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+from recipes.config import resolve_config
+from recipes.finetune import build_finetune_model, finetune, load_base, nested_base, unfreeze_top
+from recipes.train import train
+from zoo.errors import UsageError, WeightsUnavailableError
+
+
+def _config(**settings):
+    base = {
+        "task": "finetune",
+        "classes": 3,
+        "image_size": 32,
+        "batch_size": 16,
+        "precision": "fp32",
+        "optimizer": "adam",
+        "lr": 0.003,
+    }
+    return resolve_config({**base, **settings})
+
+
+def test_unfreeze_top_blocks_keeps_batchnorm_frozen():
+    base = zoo.build_model("resnet18", include_top=False, input_shape=(32, 32, 3))
+    pattern = zoo.get_spec("resnet18").block_pattern
+    unfreeze_top(base, "1", pattern)
+    trainable = {layer.name for layer in base.layers if layer.trainable and layer.weights}
+    assert trainable, "the last block is trainable"
+    assert all(name.startswith("conv5_block2") for name in trainable)
+    assert not any(
+        isinstance(layer, keras.layers.BatchNormalization) and layer.trainable
+        for layer in base.layers
+    )
+
+    unfreeze_top(base, "all", pattern)
+    assert base.get_layer("conv1_conv").trainable
+    unfreeze_top(base, "3layers", pattern)
+    weighted = [layer for layer in base.layers if layer.trainable and layer.weights]
+    assert len(weighted) == 2  # of the last 3 weighted layers, one is a BatchNorm
+
+
+def test_new_head_on_a_frozen_base_called_in_inference_mode():
+    base = load_base(_config(base="resnet18", weights="none"), 32)
+    model = build_finetune_model(base, classes=3, dropout=0.2)
+    assert model.output_shape == (None, 3)
+    assert not nested_base(model).trainable
+    assert [w.name for w in model.trainable_weights] == ["kernel", "bias"]
+    assert model.get_layer("probabilities").dtype_policy.compute_dtype == "float32"
+
+
+def test_a_base_without_pretrained_weights_needs_a_decision():
+    with pytest.raises(UsageError, match="no pretrained weights"):
+        load_base(_config(base="resnet18"), 32)
+
+
+def test_imagenet_weights_offline_fail_with_one_clear_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    from zoo import weights
+
+    unreachable = {
+        variant: entry._replace(url=f"http://127.0.0.1:9/{entry.file}")
+        for variant, entry in weights.IMAGENET_WEIGHTS["mobilenet_v3_small"].items()
+    }
+    monkeypatch.setitem(weights.IMAGENET_WEIGHTS, "mobilenet_v3_small", unreachable)
+    with pytest.raises(WeightsUnavailableError) as info:
+        load_base(_config(base="mobilenet_v3_small"), 32)
+    assert "\n" not in str(info.value)
+    assert "zoo weights import" in str(info.value)
+
+
+@pytest.mark.slow
+def test_pretrain_then_finetune_from_the_run_directory(tmp_path):
+    pretrained = train(
+        resolve_config(
+            {
+                "task": "train",
+                "arch": "resnet18",
+                "classes": 4,
+                "image_size": 32,
+                "epochs": 1,
+                "batch_size": 16,
+                "precision": "fp32",
+                "optimizer": "adam",
+                "lr": 0.003,
+                "output": str(tmp_path / "pretrain"),
+            }
+        )
+    )
+    result = finetune(
+        _config(
+            base=pretrained.run_dir,
+            head_epochs=1,
+            epochs=1,
+            unfreeze="1",
+            output=str(tmp_path / "finetune"),
+        )
+    )
+    assert [row["phase"] for row in result.history] == ["head", "finetune"]
+    assert [row["epoch"] for row in result.history] == [1, 2]
+    assert result.history[1]["lr"] == pytest.approx(0.0003)
+    model = keras.saving.load_model(Path(result.run_dir) / "model.keras")
+    base = nested_base(model)
+    assert base.get_layer("conv5_block2_2_conv").trainable
+    assert not base.get_layer("conv1_conv").trainable
+    probabilities = model.predict(np.zeros((2, 32, 32, 3), "float32"), verbose=0)
+    assert probabilities.shape == (2, 3)
+
+
+def test_weights_flag_with_a_file_base_is_refused(tmp_path):
+    model_file = tmp_path / "m.keras"
+    zoo.build_model("resnet18", classes=2, input_shape=(32, 32, 3)).save(model_file)
+    with pytest.raises(UsageError, match="leave --weights out"):
+        load_base(_config(base=str(model_file), weights="imagenet"), None)
+
+
+def test_a_file_that_is_not_a_model_is_refused(tmp_path):
+    bogus = tmp_path / "bogus.keras"
+    bogus.write_bytes(b"not a zip")
+    with pytest.raises(UsageError):
+        load_base(_config(base=str(bogus)), None)

@@ -1,0 +1,159 @@
+"""Training from scratch end to end: run directory, resume after kill -9, errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import zoo.layers  # noqa: F401  (registers the custom layers for loading)
+from recipes.config import resolve_config
+from recipes.fitting import TrainingDiverged
+from recipes.train import train
+from zoo.errors import UsageError
+
+TINY = {
+    "task": "train",
+    "arch": "lenet5",
+    "classes": 4,
+    "image_size": 32,
+    "epochs": 2,
+    "batch_size": 16,
+    "optimizer": "adam",
+    "lr": 0.003,
+    "precision": "fp32",
+}
+
+
+def tiny(tmp_path, **overrides):
+    return resolve_config({**TINY, "output": str(tmp_path / "run"), **overrides})
+
+
+def test_train_writes_a_complete_run_directory(tmp_path):
+    result = train(tiny(tmp_path))
+    run = Path(result.run_dir)
+    for name in (
+        "config.yaml",
+        "class_names.json",
+        "history.csv",
+        "metrics.json",
+        "state.json",
+        "last.keras",
+        "best.keras",
+        "model.keras",
+    ):
+        assert (run / name).is_file(), name
+    assert (run / "logs").is_dir()
+    assert not (run / "run.lock").exists() or os.path.getsize(run / "run.lock") >= 0
+    assert result.epochs == 2
+    assert [row["epoch"] for row in result.history] == [1, 2]
+    assert "val_accuracy" in result.metrics
+    assert len(json.loads((run / "class_names.json").read_text())) == 4
+
+    model = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    assert model.output_shape == (None, 4)
+    assert model.layers[-1].dtype_policy.compute_dtype == "float32"
+    probabilities = model.predict(np.zeros((1, 32, 32, 1), "float32"), verbose=0)
+    np.testing.assert_allclose(probabilities.sum(), 1.0, rtol=1e-5)
+
+
+def test_bf16_keeps_a_float32_softmax(tmp_path):
+    result = train(tiny(tmp_path, precision="bf16", epochs=1))
+    assert result.precision == "bf16"
+    model = keras.saving.load_model(Path(result.run_dir) / "model.keras")
+    assert model.layers[-1].dtype_policy.compute_dtype == "float32"
+    assert model.get_layer("c1").dtype_policy.compute_dtype == "bfloat16"
+
+
+def test_class_count_mismatch_is_refused(tmp_path):
+    with pytest.raises(UsageError, match="--classes 3 does not match"):
+        from recipes.fitting import load_run_data
+
+        config = tiny(tmp_path)
+        config.classes = 4
+        data_config = dict(TINY)
+        del data_config
+        load_run_data(config, 32, 1, 3)
+
+
+def test_nan_stops_with_a_pointer_to_the_last_good_checkpoint(tmp_path):
+    config = tiny(tmp_path, optimizer="sgd", lr=1e12, epochs=2, momentum=0.0)
+    with pytest.raises(TrainingDiverged, match="NaN at epoch 1"):
+        train(config)
+
+
+def test_dropout_for_an_architecture_without_one(tmp_path):
+    with pytest.raises(UsageError, match="no dropout"):
+        train(tiny(tmp_path, arch="resnet18", dropout=0.3))
+
+
+def _zoo(*args, **kwargs):
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli.main", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        **kwargs,
+    )
+
+
+def _flags(run_dir, epochs):
+    return [
+        "train",
+        "--arch",
+        "lenet5",
+        "--classes",
+        "4",
+        "--image-size",
+        "32",
+        "--epochs",
+        str(epochs),
+        "--batch-size",
+        "16",
+        "--precision",
+        "fp32",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.003",
+        "--output",
+        str(run_dir),
+    ]
+
+
+@pytest.mark.slow
+def test_resume_after_kill_9_continues_from_the_last_epoch(tmp_path):
+    run_dir = tmp_path / "run"
+    process = _zoo(*_flags(run_dir, 6))
+    state = run_dir / "state.json"
+    deadline = time.time() + 240
+    while time.time() < deadline and process.poll() is None:
+        if state.is_file() and json.loads(state.read_text())["epochs_done"] >= 1:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the run finished before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    done = json.loads(state.read_text())["epochs_done"]
+    assert 1 <= done < 6
+    assert not (run_dir / "model.keras").exists()
+
+    again = _zoo(*_flags(run_dir, 6), "--resume", "--json")
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err[-3000:]
+    result = json.loads(out)
+    assert [row["epoch"] for row in result["history"]] == [1, 2, 3, 4, 5, 6]
+    assert (run_dir / "model.keras").is_file()
+
+    changed = _zoo(*_flags(run_dir, 6)[:-2], "--lr", "0.1", "--output", str(run_dir), "--resume")
+    out, err = changed.communicate(timeout=120)
+    assert changed.returncode == 2
+    assert "changed: lr" in err
+    assert "Traceback" not in err
