@@ -224,11 +224,6 @@ def validate(config: RunConfig) -> None:
         raise UsageError(f"val_split must be in (0, 1). Received: val_split={config.val_split}")
     if config.data_dir and config.dataset:
         raise UsageError("Give either --data DIR or --dataset NAME, not both.")
-    if config.warmup_epochs >= config.epochs and config.warmup_epochs:
-        raise UsageError(
-            f"warmup_epochs must be smaller than epochs. Received: "
-            f"warmup_epochs={config.warmup_epochs}, epochs={config.epochs}"
-        )
     if config.task == "train" and not config.arch:
         raise UsageError("zoo train needs --arch NAME (see `zoo list`).")
     if config.task == "finetune" and not config.base:

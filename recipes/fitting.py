@@ -216,6 +216,7 @@ def fit_phase(
         epochs=epochs,
         initial_epoch=initial_epoch,
         callbacks=callbacks,
+        shuffle=False,  # the pipeline shuffles
         verbose=1 if sys.stdout.isatty() else 2,
     )
     if nan_guard.diverged_at is not None:

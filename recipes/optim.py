@@ -94,7 +94,8 @@ def learning_rate(
     Returns:
         A float or a `LearningRateSchedule`.
     """
-    warmup_steps = config.warmup_epochs * steps_per_epoch
+    # Warm-up never takes a whole (short) phase: the last epoch always runs the schedule.
+    warmup_steps = min(config.warmup_epochs, max(epochs - 1, 0)) * steps_per_epoch
     if config.schedule == "cosine":
         return WarmupCosine(lr, epochs * steps_per_epoch, warmup_steps)
     if config.schedule == "step":

@@ -63,7 +63,6 @@ def test_unknown_setting_suggests():
         ({"lr": 0}, "lr must be positive"),
         ({"label_smoothing": 1.5}, "label_smoothing"),
         ({"data_dir": "a", "dataset": "b"}, "not both"),
-        ({"warmup_epochs": 5, "epochs": 5}, "warmup_epochs"),
         ({"unfreeze": "some"}, "unfreeze"),
     ],
 )

@@ -70,3 +70,8 @@ def test_learning_rate_kinds():
     assert learning_rate(RunConfig(schedule="plateau"), 0.1, 10, 5) == 0.1
     assert isinstance(learning_rate(RunConfig(schedule="cosine"), 0.1, 10, 5), WarmupCosine)
     assert isinstance(learning_rate(RunConfig(schedule="step"), 0.1, 10, 5), WarmupStep)
+
+
+def test_warmup_is_cut_to_leave_the_last_epoch_to_the_schedule():
+    schedule = learning_rate(RunConfig(schedule="cosine", warmup_epochs=5), 0.1, 10, 2)
+    assert schedule.warmup_steps == 10

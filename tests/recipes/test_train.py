@@ -72,18 +72,16 @@ def test_bf16_keeps_a_float32_softmax(tmp_path):
 
 
 def test_class_count_mismatch_is_refused(tmp_path):
-    with pytest.raises(UsageError, match="--classes 3 does not match"):
-        from recipes.fitting import load_run_data
+    from recipes.shapes import write_folder
 
-        config = tiny(tmp_path)
-        config.classes = 4
-        data_config = dict(TINY)
-        del data_config
-        load_run_data(config, 32, 1, 3)
+    folder = write_folder(tmp_path / "photos", num_classes=2, count_per_class=5, image_size=32)
+    with pytest.raises(UsageError, match="--classes 3 does not match the data, which has 2"):
+        train(tiny(tmp_path, data_dir=str(folder), classes=3))
+    assert not (tmp_path / "run").exists()
 
 
 def test_nan_stops_with_a_pointer_to_the_last_good_checkpoint(tmp_path):
-    config = tiny(tmp_path, optimizer="sgd", lr=1e12, epochs=2, momentum=0.0)
+    config = tiny(tmp_path, arch="resnet18", optimizer="sgd", lr=1e30, epochs=2, momentum=0.0)
     with pytest.raises(TrainingDiverged, match="NaN at epoch 1"):
         train(config)
 

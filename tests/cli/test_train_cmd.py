@@ -1,0 +1,110 @@
+import json
+
+from click.testing import CliRunner
+
+from cli.main import cli
+
+TINY = [
+    "--arch",
+    "lenet5",
+    "--classes",
+    "3",
+    "--image-size",
+    "32",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "16",
+    "--precision",
+    "fp32",
+]
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_train_json_is_the_only_thing_on_stdout(tmp_path):
+    result = run("train", *TINY, "--output", str(tmp_path / "run"), "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert {"run_dir", "epochs", "seconds", "history", "metrics"} <= set(document)
+    assert "val_accuracy" in document["metrics"]
+    assert "test_accuracy" in document["metrics"]  # the built-in set has a test split
+    assert document["epochs"] == 1
+
+
+def test_config_file_and_flags(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text("optimizer: sgd\nlr: 0.05\nepochs: 3\n")
+    result = run("train", *TINY, "--config", str(config), "--output", str(tmp_path / "r"), "--json")
+    assert result.exit_code == 0, result.output
+    saved = (tmp_path / "r" / "config.yaml").read_text()
+    assert "optimizer: sgd" in saved
+    assert "epochs: 1" in saved  # the flag wins over the file
+    assert "fingerprint:" in saved
+
+
+def _one_line_error(result, code=2):
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_unknown_preset():
+    assert "Did you mean: resnet" in _one_line_error(run("train", *TINY, "--preset", "resnt"))
+
+
+def test_unknown_arch():
+    assert "resnet18" in _one_line_error(run("train", "--arch", "resnet17"))
+
+
+def test_conflicting_data_flags(tmp_path):
+    line = _one_line_error(run("train", *TINY, "--data", str(tmp_path), "--dataset", "cifar10"))
+    assert "not both" in line
+
+
+def test_bad_choice_is_one_line():
+    line = _one_line_error(run("train", *TINY, "--optimizer", "adamax"))
+    assert "--optimizer" in line
+
+
+def test_missing_data_folder(tmp_path):
+    line = _one_line_error(run("train", *TINY, "--data", str(tmp_path / "nope")))
+    assert "nope" in line
+
+
+def test_existing_run_directory_is_not_clobbered(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "keep.txt").write_text("x")
+    line = _one_line_error(run("train", *TINY, "--output", str(tmp_path / "run")))
+    assert "--resume" in line
+    assert (tmp_path / "run" / "keep.txt").read_text() == "x"
+
+
+def test_finetune_needs_classes():
+    assert "--classes" in _one_line_error(run("finetune", "--base", "resnet50"))
+
+
+def test_finetune_class_count_mismatch(tmp_path):
+    from recipes.shapes import write_folder
+
+    photos = write_folder(tmp_path / "photos", num_classes=2, count_per_class=4, image_size=32)
+    line = _one_line_error(
+        run(
+            "finetune",
+            "--base",
+            "resnet18",
+            "--weights",
+            "none",
+            "--classes",
+            "5",
+            "--image-size",
+            "32",
+            "--data",
+            str(photos),
+        )
+    )
+    assert "--classes 5 does not match the data, which has 2 classes" in line
