@@ -210,15 +210,24 @@ def fit_phase(
                 monitor=MONITOR, mode="max", patience=config.early_stopping
             )
         )
-    model.fit(
-        data.train,
-        validation_data=data.val,
-        epochs=epochs,
-        initial_epoch=initial_epoch,
-        callbacks=callbacks,
-        shuffle=False,  # the pipeline shuffles
-        verbose=1 if sys.stdout.isatty() else 2,
-    )
+    try:
+        model.fit(
+            data.train,
+            validation_data=data.val,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            callbacks=callbacks,
+            shuffle=False,  # the pipeline shuffles
+            verbose=1 if sys.stdout.isatty() else 2,
+        )
+    except ValueError as error:
+        if "PerReplica" not in str(error):
+            raise
+        raise ZooError(
+            f"Keras {keras.__version__} cannot run model.fit under this multi-worker strategy "
+            "(keras-team/keras#20585: it reduces a distributed batch outside a replica context); "
+            "use --strategy mirrored on one machine."
+        ) from None
     if nan_guard.diverged_at is not None:
         epoch, batch = nan_guard.diverged_at
         done = run.read_json(STATE_FILE)["epochs_done"] if run.file(STATE_FILE).is_file() else 0

@@ -64,10 +64,8 @@ def _free_ports(count):
     return ports
 
 
-@pytest.mark.slow
-def test_multi_worker_strategy_with_two_workers_on_loopback(tmp_path):
+def _start_workers(tmp_path, script):
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
-    script = TRAIN.format(logical_cpus=1, strategy="multiworker")
     processes = []
     for index in range(2):
         tf_config = json.dumps(
@@ -89,10 +87,23 @@ def test_multi_worker_strategy_with_two_workers_on_loopback(tmp_path):
     finally:
         for process in processes:
             process.kill()
+    return processes, outputs
+
+
+@pytest.mark.slow
+def test_two_workers_on_loopback_form_a_cluster_and_stop_cleanly_on_the_keras_bug(tmp_path):
+    """Keras 3's model.fit cannot run MultiWorkerMirroredStrategy (keras-team/keras#20585).
+
+    Both workers connect over loopback and start the run; it stops with the
+    project's one-line error instead of a traceback from inside Keras.
+    """
+    script = TRAIN.format(logical_cpus=1, strategy="multiworker")
+    processes, outputs = _start_workers(tmp_path, script)
     for process, (_, stderr) in zip(processes, outputs, strict=True):
-        assert process.returncode == 0, stderr[-3000:]
-    chief, other = (_last_json(stdout) for stdout, _ in outputs)
-    assert (chief["strategy"], chief["replicas"]) == ("multiworker", 2)
-    assert chief["run_dir"] == str(tmp_path / "run")
-    assert other["run_dir"] != chief["run_dir"]
-    assert (tmp_path / "run" / "model.keras").is_file()
+        if process.returncode == 0:
+            pytest.fail(
+                "model.fit ran under MultiWorkerMirroredStrategy: the Keras bug is fixed, "
+                "so drop the error in recipes/fitting.py and assert a finished run here"
+            )
+        assert "keras-team/keras#20585" in stderr, stderr[-3000:]
+    assert (tmp_path / "run" / "config.yaml").is_file()  # only the chief wrote the run
