@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from cli.data_cmd import bench_data_command
 from cli.output import echo_json, json_option, stdout_to_stderr
 
 
@@ -47,3 +48,6 @@ def bench_train_command(as_json: bool, **settings: object) -> None:
             f"| {row['images_per_second_all_epochs']} |"
         )
     click.echo(f"\nspeed-up (zoo / keras, steady state): {report['speedup']}x")
+
+
+bench_group.add_command(bench_data_command, "data")

@@ -23,6 +23,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("cli.train_cmd:train_command", "Train an architecture from scratch."),
     "finetune": ("cli.train_cmd:finetune_command", "Fine-tune a pretrained base with a new head."),
     "bench": ("cli.bench_cmd:bench_group", "Measure throughput against the plain-Keras way."),
+    "data": ("cli.data_cmd:data_group", "Check an image folder the way training reads it."),
+    "evaluate": ("cli.serve_cmd:evaluate_command", "Measure a trained model on labelled data."),
+    "predict": ("cli.serve_cmd:predict_command", "Classify image files with a trained model."),
+    "export": ("cli.serve_cmd:export_command", "Export a SavedModel for TensorFlow Serving."),
+    "serve": ("cli.serve_cmd:serve_command", "Serve an export over TF Serving's REST API."),
 }
 
 
@@ -83,7 +88,9 @@ class LazyGroup(click.Group):
         from cli.quiet import import_tensorflow_quietly
         from zoo.errors import ZooError
 
-        import_tensorflow_quietly()
+        remaining = [*getattr(ctx, "_protected_args", []), *ctx.args]
+        if not set(ctx.help_option_names) & set(remaining):
+            import_tensorflow_quietly()
         try:
             return super().invoke(ctx)
         except ZooError as error:

@@ -1,0 +1,50 @@
+import subprocess
+import sys
+import textwrap
+
+from click.testing import CliRunner
+
+from cli.main import COMMANDS, cli
+
+
+def test_help_of_every_command_does_not_import_tensorflow():
+    script = textwrap.dedent(
+        """
+        import sys
+        from click.testing import CliRunner
+        from cli.main import COMMANDS, cli
+        for name in [None, *COMMANDS]:
+            args = ["--help"] if name is None else [name, "--help"]
+            result = CliRunner().invoke(cli, args)
+            assert result.exit_code == 0, (name, result.output)
+        heavy = sorted(m for m in ("tensorflow", "keras") if m in sys.modules)
+        print(",".join(heavy) or "light")
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "light"
+
+
+def test_every_command_is_listed_in_help():
+    result = CliRunner().invoke(cli, ["--help"])
+    for name in COMMANDS:
+        assert name in result.stdout
+
+
+def test_bad_flag_is_one_line_with_exit_2():
+    result = CliRunner().invoke(cli, ["list", "--bogus"])
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip().splitlines()
+        == ["error: No such option: --bogus (see 'zoo list --help')"]
+        or "--bogus" in result.stderr
+    )
+
+
+def test_debug_shows_the_traceback():
+    result = CliRunner().invoke(cli, ["--debug", "info", "resnt50"])
+    assert result.exit_code != 0
+    assert result.exception is not None
