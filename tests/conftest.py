@@ -18,4 +18,5 @@ def _fresh_keras_session():
         import keras
 
         keras.backend.clear_session()
+        keras.mixed_precision.set_global_policy("float32")
         gc.collect()
