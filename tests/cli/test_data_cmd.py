@@ -1,0 +1,147 @@
+"""`zoo data check` and `zoo bench data`."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from cli import main as cli_main
+from cli.data_cmd import bench_data_command, data_group
+from zoo.errors import UsageError
+
+
+def _folder(root, counts, size=(20, 16)):
+    root.mkdir(parents=True, exist_ok=True)
+    for label, (name, count) in enumerate(sorted(counts.items())):
+        (root / name).mkdir(exist_ok=True)
+        for index in range(count):
+            pixels = np.full((size[1], size[0], 3), 40 + 90 * label + index, np.uint8)
+            Image.fromarray(pixels).save(root / name / f"{index}.jpg")
+    return root
+
+
+@pytest.fixture
+def zoo(monkeypatch):
+    """Runs `zoo ...` through the real entry point, with `data` wired in."""
+    monkeypatch.setitem(
+        cli_main.COMMANDS, "data", ("cli.data_cmd:data_group", "Check image folders.")
+    )
+
+    def run(*args):
+        return CliRunner().invoke(cli_main.cli, list(args))
+
+    return run
+
+
+def test_check_json(tmp_path):
+    root = _folder(tmp_path / "d", {"cat": 3, "dog": 2})
+    (root / "cat" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 cut short")
+    (root / "dog" / "notes.txt").write_text("x")
+    result = CliRunner().invoke(data_group, ["check", str(root), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["classes"] == ["cat", "dog"]
+    assert report["counts"] == {"cat": 3, "dog": 2}
+    assert report["images"]["usable"] == 5 and report["images"]["width"]["max"] == 20
+    assert [entry["path"].endswith("broken.jpg") for entry in report["bad"]] == [True]
+    assert report["bad"][0]["reason"]
+    assert any(entry["path"].endswith("notes.txt") for entry in report["ignored"])
+    assert report["empty_classes"] == [] and report["problems"] == []
+
+
+def test_check_text_lists_classes_and_bad_files(tmp_path):
+    root = _folder(tmp_path / "d", {"cat": 2, "dog": 2})
+    (root / "dog" / "empty.jpg").write_bytes(b"")
+    (root / "bird").mkdir()
+    result = CliRunner().invoke(data_group, ["check", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "3 classes, 4 usable images of 5 files (1 bad" in result.stdout
+    assert "empty.jpg: empty file" in result.stdout
+    assert "training would refuse" in result.stdout and "bird" in result.stdout
+
+
+def test_check_split_layout_counts_per_split(tmp_path):
+    _folder(tmp_path / "d" / "train", {"a": 2, "b": 2})
+    _folder(tmp_path / "d" / "val", {"a": 1, "b": 1})
+    result = CliRunner().invoke(data_group, ["check", str(tmp_path / "d"), "--json"])
+    report = json.loads(result.stdout)
+    assert report["counts"] == {"train": {"a": 2, "b": 2}, "val": {"a": 1, "b": 1}}
+    text = CliRunner().invoke(data_group, ["check", str(tmp_path / "d")]).stdout
+    assert "train" in text and "val" in text
+
+
+def test_check_max_pixels(tmp_path):
+    root = _folder(tmp_path / "d", {"a": 1, "b": 1})
+    result = CliRunner().invoke(data_group, ["check", str(root), "--max-pixels", "100", "--json"])
+    report = json.loads(result.stdout)
+    assert {entry["reason"].split(":")[0] for entry in report["bad"]} == {"too large"}
+
+
+def test_missing_folder_exits_2_with_one_line(zoo, tmp_path):
+    result = zoo("data", "check", str(tmp_path / "nowhere"))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not found" in lines[0]
+
+
+def test_no_usable_image_exits_2_after_the_report(zoo, tmp_path):
+    root = tmp_path / "d"
+    (root / "a").mkdir(parents=True)
+    (root / "a" / "x.jpg").write_bytes(b"")
+    result = zoo("data", "check", str(root), "--json")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["bad"][0]["reason"] == "empty file (0 bytes)"
+    assert "no usable image" in result.stderr
+
+
+def test_error_raised_without_the_entry_point(tmp_path):
+    result = CliRunner().invoke(data_group, ["check", str(tmp_path / "nowhere")])
+    assert isinstance(result.exception, UsageError)
+
+
+def test_bench_data_json(tmp_path):
+    root = _folder(tmp_path / "d", {"a": 6, "b": 6}, size=(40, 40))
+    args = [str(root), "--epochs", "2", "--rounds", "1", "--image-size", "16", "--json"]
+    result = CliRunner().invoke(bench_data_command, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["images"] == 12 and report["keras_images"] == 12 and report["epochs"] == 2
+    for side in ("zoo", "keras"):
+        assert report[side]["images_per_second"] > 0
+        assert len(report[side]["epoch_seconds"]) == 2
+    assert report["ratio"] == pytest.approx(
+        report["zoo"]["images_per_second"] / report["keras"]["images_per_second"], rel=0.02
+    )
+
+
+def test_bench_data_generates_a_folder_and_prints_a_table():
+    args = ["--epochs", "1", "--rounds", "1", "--image-size", "16", "--images", "4"]
+    args += ["--source-size", "32"]
+    result = CliRunner().invoke(bench_data_command, args)
+    assert result.exit_code == 0, result.output
+    assert "| zoo: recipes.data.load_data" in result.stdout
+    assert "| keras: keras.utils.image_dataset_from_directory" in result.stdout
+    assert "speed-up" in result.stdout
+
+
+def test_importing_the_commands_does_not_import_tensorflow():
+    code = "import sys, cli.data_cmd; print('tensorflow' in sys.modules)"
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert output.strip() == "False"
+
+
+def test_bench_data_reports_keras_failing_on_a_bad_file(tmp_path):
+    root = _folder(tmp_path / "d", {"a": 3, "b": 3})
+    (root / "a" / "empty.jpg").write_bytes(b"")
+    args = [str(root), "--epochs", "1", "--rounds", "1", "--image-size", "16", "--json"]
+    result = CliRunner().invoke(bench_data_command, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["zoo"]["images_per_second"] > 0 and report["images"] == 6
+    assert "error" in report["keras"] and report["ratio"] is None
