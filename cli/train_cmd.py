@@ -45,6 +45,11 @@ _SHARED_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--dropout", type=float),
     click.option("--augment", type=_choice("augment")),
     click.option("--val-split", type=float, help="Validation share for class-folder data."),
+    click.option(
+        "--shapes-per-class",
+        type=int,
+        help="Images per class of the built-in set (train + validation).",
+    ),
     click.option("--seed", type=int),
     click.option("--early-stopping", type=int, help="Stop after N epochs without improvement."),
     click.option("--preset", help="A paper recipe from recipes/presets (alexnet, resnet, ...)."),

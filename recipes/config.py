@@ -51,6 +51,7 @@ class RunConfig:
     tfds_data_dir: str | None = None
     image_size: int | None = None
     val_split: float = 0.2
+    shapes_per_class: int = 100
     augment: str = "none"
     interpolation: str = "bilinear"
     seed: int = 0
@@ -204,7 +205,14 @@ def validate(config: RunConfig) -> None:
     _check_choice("precision", config.precision, PRECISIONS)
     _check_choice("jit", config.jit, JIT_MODES)
     _check_choice("strategy", config.strategy, STRATEGIES)
-    for name in ("epochs", "batch_size", "lr", "step_epochs", "plateau_patience"):
+    for name in (
+        "epochs",
+        "batch_size",
+        "lr",
+        "step_epochs",
+        "plateau_patience",
+        "shapes_per_class",
+    ):
         _check_positive(name, getattr(config, name))
     for name in ("weight_decay", "warmup_epochs", "early_stopping", "head_epochs", "momentum"):
         _check_positive(name, getattr(config, name), allow_zero=True)

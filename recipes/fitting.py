@@ -79,6 +79,7 @@ def load_run_data(
             val_split=config.val_split,
             seed=config.seed,
             num_classes=classes,
+            shapes_per_class=config.shapes_per_class,
             augment=config.augment,
             interpolation=config.interpolation,
         )
@@ -268,7 +269,8 @@ def finish_run(
             continue
         scores = model.evaluate(dataset, verbose=0, return_dict=True)
         metrics.update({f"{split}_{name}": float(value) for name, value in scores.items()})
-    run.save_model(model, "model.keras")
+    # The final model carries no optimizer, so loading it needs no training code.
+    run.save_model(keras.Model(model.inputs, model.outputs, name=model.name), "model.keras")
     history = run.history()
     result = RunResult(
         run_dir=str(run.path),

@@ -1,0 +1,262 @@
+"""Trained models as the evaluate, predict and export recipes see them.
+
+`load_trained` accepts a run directory (written by `zoo train` / `zoo finetune`)
+or a bare `.keras` file, loads the model in Keras' safe mode, and gathers what
+using it needs: class names in label order, the input size, channels and the
+resize interpolation used in training.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from zoo.errors import UsageError
+
+MODEL_FILE = "model.keras"
+CLASS_NAMES_FILE = "class_names.json"
+CONFIG_FILE = "config.yaml"
+MODEL_SUFFIXES = (".keras", ".h5")
+
+
+@dataclass
+class TrainedModel:
+    """A loaded model and what is needed to feed it and read its output.
+
+    Attributes:
+        model: The Keras model: raw float32 images `[None, H, W, C]` in 0..255
+            in, softmax probabilities `[None, classes]` out.
+        class_names: Class names in label order.
+        image_size: `(height, width)` the model takes.
+        channels: Image channels (1 or 3).
+        interpolation: Resize interpolation used in training.
+        name: A default model name for exports (letters, digits, `.`, `_`, `-`).
+        run_dir: The run directory, or `None` for a bare model file.
+        source: The path the model was loaded from.
+    """
+
+    model: Any
+    class_names: list[str]
+    image_size: tuple[int, int]
+    channels: int
+    interpolation: str
+    name: str
+    run_dir: Path | None
+    source: Path | None = None
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes of the model's output."""
+        return len(self.class_names)
+
+    @property
+    def output_dir(self) -> Path:
+        """Where reports about this model go: its run directory, else the file's folder."""
+        if self.run_dir is not None:
+            return self.run_dir
+        return self.source.parent if self.source is not None else Path.cwd()
+
+
+def load_trained(path: str | Path) -> TrainedModel:
+    """Loads a trained model from a run directory or a `.keras` file.
+
+    For a run directory the model is `model.keras`, the class names come from
+    `class_names.json` and the input settings from `config.yaml`. For a bare
+    file the input size and channels come from the model's input shape, and
+    the class names from a `class_names.json` next to it, else `class_0`,
+    `class_1`, ...
+
+    Args:
+        path: A run directory or a `.keras` model file.
+
+    Returns:
+        The loaded model with its class names and input settings.
+
+    Raises:
+        UsageError: The path is missing, is a directory that is not a finished
+            run, is not a Keras model, fails safe-mode loading, or its class
+            names or input settings do not fit the model.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"{path} does not exist; pass a run directory or a .keras model file.")
+    if path.is_dir():
+        run_dir: Path | None = path
+        model_file = path / MODEL_FILE
+        if not model_file.is_file():
+            raise UsageError(_not_a_run_message(path))
+        config = _read_config(path / CONFIG_FILE)
+        names_file = path / CLASS_NAMES_FILE
+    else:
+        run_dir = None
+        model_file = path
+        if path.suffix.lower() not in MODEL_SUFFIXES:
+            raise UsageError(
+                f"{path} is not a Keras model file (expected a .keras file or a run directory)."
+            )
+        config = {}
+        names_file = path.parent / CLASS_NAMES_FILE
+        # A checkpoint inside a run directory (best.keras, last.keras) belongs to that run.
+        if (path.parent / CONFIG_FILE).is_file():
+            config = _read_config(path.parent / CONFIG_FILE)
+            run_dir = path.parent
+
+    model = _load_model(model_file)
+    height, width, channels = _input_shape(model, model_file, config)
+    num_classes = _num_classes(model, model_file)
+    class_names = _class_names(names_file, num_classes)
+    from recipes.images import INTERPOLATIONS
+
+    interpolation = str(config.get("interpolation") or "bilinear")
+    if interpolation not in INTERPOLATIONS:
+        raise UsageError(
+            f"{path}: unknown interpolation {interpolation!r} in {CONFIG_FILE}; "
+            f"expected one of {', '.join(INTERPOLATIONS)}."
+        )
+    return TrainedModel(
+        model=model,
+        class_names=class_names,
+        image_size=(height, width),
+        channels=channels,
+        interpolation=interpolation,
+        name=_default_name(path, model_file),
+        run_dir=run_dir,
+        source=path,
+    )
+
+
+def _not_a_run_message(path: Path) -> str:
+    checkpoints = [name for name in ("best.keras", "last.keras") if (path / name).is_file()]
+    if checkpoints:
+        return (
+            f"{path} has no {MODEL_FILE} (the run has not finished); "
+            f"pass {path / checkpoints[0]} to use its checkpoint."
+        )
+    return (
+        f"{path} is not a zoo run directory (no {MODEL_FILE}); "
+        "pass a run directory written by `zoo train`/`zoo finetune`, or a .keras file."
+    )
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise UsageError(f"{path} is not valid YAML ({first_line(error)}).") from None
+    return config if isinstance(config, dict) else {}
+
+
+def _load_model(model_file: Path) -> Any:
+    import keras
+
+    import zoo.layers  # noqa: F401  (registers the custom layers before loading)
+
+    try:
+        return keras.saving.load_model(model_file, safe_mode=True, compile=False)
+    except Exception as error:  # noqa: BLE001  (Keras raises many types for a bad file)
+        raise UsageError(
+            f"{model_file} could not be loaded as a Keras model in safe mode "
+            f"({first_line(error)}); check that it is a .keras file saved by Keras 3 "
+            "and holds no Lambda layers or unregistered custom objects."
+        ) from None
+
+
+def first_line(error: BaseException, limit: int = 200) -> str:
+    """The first line of an error's message, shortened to `limit` characters."""
+    text = str(error).strip().splitlines()
+    line = text[0] if text else type(error).__name__
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def tf_error_message(error: BaseException, limit: int = 300) -> str:
+    """The useful line(s) of a TensorFlow op error, on one line.
+
+    Graph errors arrive as "Graph execution error:", a "Detected at node"
+    header, a stack trace, the actual message and the failing node; only the
+    actual message is kept (e.g. "Unknown image file format. ...").
+    """
+    text = getattr(error, "message", None) or str(error)
+    text = re.sub(r"\{\{function_node [^}]*\}\}", "", text)
+    kept = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if (
+            not stripped
+            or line[:1].isspace()
+            or stripped.startswith(("Graph execution error", "Detected at node", "[[", "<stack"))
+        ):
+            continue
+        kept.append(re.sub(r"\s*\[Op:[^\]]*\]\s*$", "", stripped))
+    message = " ".join(kept) or first_line(error, limit)
+    return message if len(message) <= limit else message[: limit - 3] + "..."
+
+
+def _input_shape(model: Any, model_file: Path, config: dict[str, Any]) -> tuple[int, int, int]:
+    shapes = model.input_shape
+    if isinstance(shapes, list) or len(shapes) != 4:
+        raise UsageError(
+            f"{model_file} does not take a batch of images (input shape {shapes}); "
+            "expected one input of shape (batch, height, width, channels)."
+        )
+    _, height, width, channels = shapes
+    size = config.get("image_size")
+    if isinstance(size, int):
+        size = (size, size)
+    if isinstance(size, list | tuple) and len(size) == 2:
+        if height is not None and (height, width) != tuple(size):
+            raise UsageError(
+                f"{model_file} takes {height}x{width} images but its {CONFIG_FILE} says "
+                f"image_size {list(size)}; the run directory is inconsistent."
+            )
+        height, width = int(size[0]), int(size[1])
+    channels = channels or config.get("channels")
+    if height is None or width is None or channels is None:
+        raise UsageError(
+            f"{model_file} accepts any image size and no {CONFIG_FILE} says which to use; "
+            "export it from its run directory."
+        )
+    return int(height), int(width), int(channels)
+
+
+def _num_classes(model: Any, model_file: Path) -> int:
+    shape = model.output_shape
+    if isinstance(shape, list) or len(shape) != 2 or shape[-1] is None:
+        raise UsageError(
+            f"{model_file} is not a classifier (output shape {shape}); "
+            "expected probabilities of shape (batch, classes)."
+        )
+    return int(shape[-1])
+
+
+def _class_names(names_file: Path, num_classes: int) -> list[str]:
+    if not names_file.is_file():
+        return [f"class_{index}" for index in range(num_classes)]
+    try:
+        names = json.loads(names_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UsageError(f"{names_file} is not valid JSON ({first_line(error)}).") from None
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise UsageError(f"{names_file} must hold a JSON list of class-name strings.")
+    if len(names) != num_classes:
+        raise UsageError(
+            f"{names_file} lists {len(names)} classes but the model outputs {num_classes}; "
+            "the class names belong to another model."
+        )
+    if len(set(names)) != len(names):
+        raise UsageError(f"{names_file} lists a class name twice.")
+    return names
+
+
+def _default_name(path: Path, model_file: Path) -> str:
+    stem = path.resolve().name if path.is_dir() else model_file.stem
+    if not path.is_dir() and stem in ("model", "best", "last"):
+        stem = model_file.resolve().parent.name
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._-")
+    return name or "model"

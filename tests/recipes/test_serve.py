@@ -1,0 +1,206 @@
+import base64
+import io
+import json
+import shutil
+import threading
+import urllib.error
+import urllib.request
+
+import keras
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from recipes.export import export_model
+from recipes.serve import make_server
+from zoo.errors import UsageError
+from zoo.layers import ImagePreprocessing
+
+CLASSES = ["cat", "dog", "bird"]
+SIZE = 32
+TIMEOUT = 60
+
+
+def tiny_model(classes=3, size=SIZE):
+    inputs = keras.Input((size, size, 3))
+    x = ImagePreprocessing("tf")(inputs)
+    x = keras.layers.Conv2D(4, 3, strides=2, activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs)
+
+
+def make_run(directory, class_names=CLASSES):
+    model = tiny_model(len(class_names))
+    directory.mkdir(parents=True)
+    model.save(directory / "model.keras")
+    (directory / "class_names.json").write_text(json.dumps(class_names))
+    config = {"arch": "tiny", "image_size": SIZE, "interpolation": "bilinear"}
+    (directory / "config.yaml").write_text(yaml.safe_dump(config))
+    return model
+
+
+def png(image):
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def b64(data):
+    return {"b64": base64.b64encode(data).decode("ascii")}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("serve")
+    model = make_run(root / "run")
+    export_model(root / "run", out=root / "saved_models", name="pets")
+    images = np.random.default_rng(2).integers(0, 256, (3, SIZE, SIZE, 3), dtype=np.uint8)
+    expected = np.asarray(model(images.astype("float32")))
+    server = make_server(root / "saved_models" / "pets", port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    yield {
+        "base": f"http://{host}:{port}/v1/models/pets",
+        "images": images,
+        "expected": expected,
+        "model_dir": root / "saved_models" / "pets",
+    }
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+def request(url, body=None, raw=None):
+    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
+    req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_model_status(server):
+    status, body = request(server["base"])
+    assert status == 200
+    assert body["model_version_status"][0] == {
+        "version": "1",
+        "state": "AVAILABLE",
+        "status": {"error_code": "OK", "error_message": ""},
+    }
+
+
+def test_metadata(server):
+    status, body = request(server["base"] + "/metadata")
+    assert status == 200
+    assert body["model_spec"] == {"name": "pets", "signature_name": "", "version": "1"}
+    signatures = body["metadata"]["signature_def"]["signature_def"]
+    default = signatures["serving_default"]
+    assert default["inputs"]["image_bytes"]["dtype"] == "DT_STRING"
+    assert default["method_name"] == "tensorflow/serving/predict"
+    assert set(default["outputs"]) == {
+        "probabilities",
+        "classes",
+        "top_k_classes",
+        "top_k_probabilities",
+    }
+    assert "serving_images" in signatures
+
+
+def test_predict_instances_with_b64_images(server):
+    images, expected = server["images"], server["expected"]
+    body = {"instances": [b64(png(image)) for image in images]}
+    status, answer = request(server["base"] + ":predict", body)
+    assert status == 200, answer
+    predictions = answer["predictions"]
+    assert len(predictions) == len(images)
+    np.testing.assert_allclose(
+        [p["probabilities"] for p in predictions], expected, rtol=0, atol=1e-5
+    )
+    assert [p["classes"] for p in predictions] == [CLASSES[i] for i in expected.argmax(1)]
+    assert len(predictions[0]["top_k_classes"]) == 3
+
+
+def test_predict_named_instances_and_version(server):
+    image = server["images"][0]
+    body = {"signature_name": "serving_default", "instances": [{"image_bytes": b64(png(image))}]}
+    status, answer = request(server["base"] + "/versions/1:predict", body)
+    assert status == 200, answer
+    np.testing.assert_allclose(
+        answer["predictions"][0]["probabilities"], server["expected"][0], atol=1e-5
+    )
+
+
+def test_predict_columnar_inputs(server):
+    images = server["images"]
+    body = {"inputs": {"image_bytes": [b64(png(image)) for image in images[:2]]}}
+    status, answer = request(server["base"] + ":predict", body)
+    assert status == 200, answer
+    outputs = answer["outputs"]
+    np.testing.assert_allclose(outputs["probabilities"], server["expected"][:2], atol=1e-5)
+    assert len(outputs["classes"]) == 2
+
+
+def test_predict_float_image_signature(server):
+    body = {"signature_name": "serving_images", "instances": server["images"][:2].tolist()}
+    status, answer = request(server["base"] + ":predict", body)
+    assert status == 200, answer
+    probabilities = [p["probabilities"] for p in answer["predictions"]]
+    np.testing.assert_allclose(probabilities, server["expected"][:2], atol=1e-5)
+
+
+def test_corrupt_image_is_400_and_the_server_keeps_serving(server):
+    status, answer = request(server["base"] + ":predict", {"instances": [b64(b"\x89PNG junk")]})
+    assert status == 400
+    assert "image file format" in answer["error"] and "\n" not in answer["error"]
+    good = {"instances": [b64(png(server["images"][0]))]}
+    status, answer = request(server["base"] + ":predict", good)
+    assert status == 200
+    assert answer["predictions"][0]["classes"] in CLASSES
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "raw", "code"),
+    [
+        (":predict", None, b"{not json", 400),
+        (":predict", {"instances": [{"b64": "%%%"}]}, None, 400),
+        (":predict", {"nothing": 1}, None, 400),
+        (":predict", {"signature_name": "nope", "instances": ["x"]}, None, 400),
+        (":predict", {"signature_name": "serving_images", "instances": [[1, 2]]}, None, 400),
+        ("/versions/7:predict", {"instances": ["x"]}, None, 404),
+        ("/versions/7", None, None, 404),
+    ],
+    ids=["bad-json", "bad-b64", "no-instances", "bad-signature", "bad-shape", "version", "status"],
+)
+def test_bad_requests(server, path, body, raw, code):
+    status, answer = request(server["base"] + path, body, raw)
+    assert status == code
+    assert "error" in answer
+
+
+def test_unknown_model_is_404(server):
+    status, answer = request(server["base"].replace("/pets", "/other"))
+    assert status == 404
+    assert "Servable not found" in answer["error"]
+
+
+def test_new_version_is_picked_up(server):
+    shutil.copytree(server["model_dir"] / "1", server["model_dir"] / "2")
+    body = {"instances": [b64(png(server["images"][0]))]}
+    status, _ = request(server["base"] + ":predict", body)
+    assert status == 200
+    status, answer = request(server["base"])
+    assert [v["version"] for v in answer["model_version_status"]] == ["2", "1"]
+    status, answer = request(server["base"] + "/metadata")
+    assert answer["model_spec"]["version"] == "2"
+
+
+def test_directory_without_versions(tmp_path):
+    with pytest.raises(UsageError, match="holds no model version"):
+        make_server(tmp_path, port=0)
+    with pytest.raises(UsageError, match="not a directory"):
+        make_server(tmp_path / "missing", port=0)
