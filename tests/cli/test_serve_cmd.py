@@ -1,35 +1,16 @@
 import json
 
-import keras
 import pytest
-import yaml
 from click.testing import CliRunner
 from PIL import Image
 
 import cli.main
 from cli.main import cli as zoo_cli
-from zoo.layers import ImagePreprocessing
+from tests.trained_runs import make_run
 
 CLASSES = ["red", "green", "blue"]
 COLOURS = {"red": (220, 30, 30), "green": (30, 220, 30), "blue": (30, 30, 220)}
 SIZE = 32
-
-
-def tiny_model(classes=3, size=SIZE):
-    inputs = keras.Input((size, size, 3))
-    x = ImagePreprocessing("tf")(inputs)
-    x = keras.layers.Conv2D(4, 3, strides=2, activation="relu")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(classes, activation="softmax")(x)
-    return keras.Model(inputs, outputs)
-
-
-def make_run(directory, class_names=CLASSES):
-    directory.mkdir(parents=True)
-    tiny_model(len(class_names)).save(directory / "model.keras")
-    (directory / "class_names.json").write_text(json.dumps(class_names))
-    config = {"arch": "tiny", "image_size": SIZE, "interpolation": "bilinear"}
-    (directory / "config.yaml").write_text(yaml.safe_dump(config))
 
 
 def image_folder(root, classes, per_class=2):
@@ -50,7 +31,7 @@ def commands(monkeypatch):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("cli") / "run"
-    make_run(path)
+    make_run(path, class_names=CLASSES)
     return path
 
 

@@ -3,33 +3,12 @@ import json
 import keras
 import numpy as np
 import pytest
-import yaml
 
 from recipes.artifacts import load_trained
+from tests.trained_runs import make_run, tiny_model
 from zoo.errors import UsageError
-from zoo.layers import ImagePreprocessing
 
 CLASSES = ["cat", "dog", "bird"]
-
-
-def tiny_model(classes=3, size=32, channels=3):
-    inputs = keras.Input((size, size, channels))
-    x = ImagePreprocessing("tf")(inputs)
-    x = keras.layers.Conv2D(4, 3, strides=2, activation="relu")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(classes, activation="softmax")(x)
-    return keras.Model(inputs, outputs)
-
-
-def make_run(directory, model=None, class_names=CLASSES, config=None):
-    model = model or tiny_model(len(class_names))
-    directory.mkdir(parents=True, exist_ok=True)
-    model.save(directory / "model.keras")
-    (directory / "class_names.json").write_text(json.dumps(class_names))
-    size = model.input_shape[1]
-    config = config or {"arch": "tiny", "image_size": size, "interpolation": "bilinear"}
-    (directory / "config.yaml").write_text(yaml.safe_dump(config))
-    return model
 
 
 def test_run_directory(tmp_path):

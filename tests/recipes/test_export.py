@@ -4,37 +4,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import yaml
 
 from recipes.export import export_model, list_versions
+from tests.trained_runs import make_run
 from zoo.errors import UsageError, ZooError
-from zoo.layers import ImagePreprocessing
 
 CLASSES = ["cat", "dog", "bird"]
 SIZE = 32
-
-
-def tiny_model(classes=3, size=SIZE):
-    inputs = keras.Input((size, size, 3))
-    x = ImagePreprocessing("tf")(inputs)
-    x = keras.layers.Conv2D(4, 3, strides=2, activation="relu")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(classes, activation="softmax")(x)
-    return keras.Model(inputs, outputs)
-
-
-def make_run(directory, class_names=CLASSES):
-    model = tiny_model(len(class_names))
-    directory.mkdir(parents=True)
-    model.save(directory / "model.keras")
-    (directory / "class_names.json").write_text(json.dumps(class_names))
-    config = {"arch": "tiny", "image_size": SIZE, "interpolation": "bilinear"}
-    (directory / "config.yaml").write_text(yaml.safe_dump(config))
-    return model
 
 
 def sample_images(count=5):

@@ -1,37 +1,16 @@
 import json
 
-import keras
 import numpy as np
 import pytest
-import yaml
 from PIL import Image
 
 from recipes.predict import collect_images, predict
+from tests.trained_runs import make_run
 from zoo.errors import UsageError
-from zoo.layers import ImagePreprocessing
 
 CLASSES = ["red", "green", "blue"]
 SIZE = 32
 COLOURS = {"red": (220, 30, 30), "green": (30, 220, 30), "blue": (30, 30, 220)}
-
-
-def tiny_model(classes=3, size=SIZE):
-    inputs = keras.Input((size, size, 3))
-    x = ImagePreprocessing("tf")(inputs)
-    x = keras.layers.Conv2D(4, 3, strides=2, activation="relu")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(classes, activation="softmax")(x)
-    return keras.Model(inputs, outputs)
-
-
-def make_run(directory, class_names=CLASSES):
-    model = tiny_model(len(class_names))
-    directory.mkdir(parents=True)
-    model.save(directory / "model.keras")
-    (directory / "class_names.json").write_text(json.dumps(class_names))
-    config = {"arch": "tiny", "image_size": SIZE, "interpolation": "bilinear"}
-    (directory / "config.yaml").write_text(yaml.safe_dump(config))
-    return model
 
 
 def solid(path, colour, size=SIZE, fmt=None):
@@ -77,7 +56,7 @@ def test_collect_files_folders_and_globs(images, tmp_path):
 
 
 def test_predictions_match_the_model_and_bad_files_are_reported(images, tmp_path):
-    model = make_run(tmp_path / "run")
+    model = make_run(tmp_path / "run", class_names=CLASSES)
     result = predict(tmp_path / "run", [str(images)], top_k=2)
     by_name = {entry["path"].rsplit("/", 1)[-1]: entry for entry in result["predictions"]}
     assert set(by_name) == {"red.png", "GREEN.PNG", "blue.bmp"}
@@ -101,13 +80,13 @@ def test_predictions_match_the_model_and_bad_files_are_reported(images, tmp_path
 
 
 def test_top_k_is_capped_at_the_class_count(images, tmp_path):
-    make_run(tmp_path / "run")
+    make_run(tmp_path / "run", class_names=CLASSES)
     result = predict(tmp_path / "run", [str(images / "red.png")], top_k=10, batch_size=1)
     assert result["top_k"] == 3
     assert len(result["predictions"][0]["top_k"]) == 3
 
 
 def test_no_readable_image_is_a_usage_error(images, tmp_path):
-    make_run(tmp_path / "run")
+    make_run(tmp_path / "run", class_names=CLASSES)
     with pytest.raises(UsageError, match="None of the inputs is a readable image"):
         predict(tmp_path / "run", [str(images / "empty.png"), str(images / "broken.jpg")])

@@ -6,39 +6,18 @@ import threading
 import urllib.error
 import urllib.request
 
-import keras
 import numpy as np
 import pytest
-import yaml
 from PIL import Image
 
 from recipes.export import export_model
 from recipes.serve import make_server
+from tests.trained_runs import make_run
 from zoo.errors import UsageError
-from zoo.layers import ImagePreprocessing
 
 CLASSES = ["cat", "dog", "bird"]
 SIZE = 32
 TIMEOUT = 60
-
-
-def tiny_model(classes=3, size=SIZE):
-    inputs = keras.Input((size, size, 3))
-    x = ImagePreprocessing("tf")(inputs)
-    x = keras.layers.Conv2D(4, 3, strides=2, activation="relu")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(classes, activation="softmax")(x)
-    return keras.Model(inputs, outputs)
-
-
-def make_run(directory, class_names=CLASSES):
-    model = tiny_model(len(class_names))
-    directory.mkdir(parents=True)
-    model.save(directory / "model.keras")
-    (directory / "class_names.json").write_text(json.dumps(class_names))
-    config = {"arch": "tiny", "image_size": SIZE, "interpolation": "bilinear"}
-    (directory / "config.yaml").write_text(yaml.safe_dump(config))
-    return model
 
 
 def png(image):
