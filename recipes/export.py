@@ -67,6 +67,19 @@ def list_versions(model_root: str | Path) -> list[int]:
     )
 
 
+def _all_layers(model: Any) -> Iterator[Any]:
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _all_layers(layer)
+
+
+def _default_tolerance(model: Any) -> float:
+    reduced = {"bfloat16", "float16"}
+    mixed = any(layer.dtype_policy.compute_dtype in reduced for layer in _all_layers(model))
+    return 2e-2 if mixed else 1e-3
+
+
 def export_model(
     path: str | Path,
     *,
@@ -76,7 +89,7 @@ def export_model(
     format: str = "savedmodel",  # noqa: A002  (the CLI's --format)
     overwrite: bool = False,
     top_k: int = 5,
-    tolerance: float = 1e-3,
+    tolerance: float | None = None,
     samples: int = 4,
 ) -> dict[str, Any]:
     """Exports a trained model for serving and checks the export against Keras.
@@ -91,7 +104,10 @@ def export_model(
         overwrite: Replace an existing version instead of refusing.
         top_k: How many classes `top_k_classes` returns (at most the class count).
         tolerance: Largest accepted difference between an export's
-            probabilities and the Keras model's on the sample batch.
+            probabilities and the Keras model's on the sample batch; by default
+            1e-3, or 2e-2 for a model that computes in bfloat16/float16 (mixed
+            precision keeps about three significant digits, and the exported
+            graph may pick other kernels).
         samples: Size of the sample batch the checks run on.
 
     Returns:
@@ -114,6 +130,8 @@ def export_model(
     if top_k < 1:
         raise UsageError(f"--top-k must be at least 1. Received: top_k={top_k}")
     trained = load_trained(path)
+    if tolerance is None:
+        tolerance = _default_tolerance(trained.model)
     name = name or trained.name
     if not _NAME_PATTERN.match(name):
         raise UsageError(

@@ -231,3 +231,17 @@ def test_predict_and_the_exported_signature_agree_on_resized_images(exported, tm
     for entry, row in zip(result["predictions"], out["probabilities"].numpy(), strict=True):
         by_class = {item["class"]: item["probability"] for item in entry["top_k"]}
         np.testing.assert_allclose([by_class[name] for name in CLASSES], row, atol=1e-6)
+
+
+def test_mixed_precision_models_get_a_looser_check(tmp_path):
+    import keras
+
+    from recipes.export import _default_tolerance
+    from tests.trained_runs import tiny_model
+
+    assert _default_tolerance(tiny_model()) == 1e-3
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        assert _default_tolerance(tiny_model()) == 2e-2
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
