@@ -86,23 +86,23 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         from cli.quiet import import_tensorflow_quietly
-        from zoo.errors import ZooError
 
         remaining = [*getattr(ctx, "_protected_args", []), *ctx.args]
         if not set(ctx.help_option_names) & set(remaining):
             import_tensorflow_quietly()
         try:
             return super().invoke(ctx)
-        except ZooError as error:
-            if ctx.obj and ctx.obj.get("debug"):
-                raise
-            click.echo(f"error: {error}", err=True)
-            ctx.exit(error.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as error:  # noqa: BLE001  (one line instead of a traceback)
             if ctx.obj and ctx.obj.get("debug"):
                 raise
+            # Imported here: the `zoo` package imports TensorFlow, which --help avoids.
+            from zoo.errors import ZooError
+
+            if isinstance(error, ZooError):
+                click.echo(f"error: {error}", err=True)
+                ctx.exit(error.exit_code)
             click.echo(
                 f"error: {type(error).__name__}: {error} (run with --debug for the traceback)",
                 err=True,

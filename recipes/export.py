@@ -355,8 +355,11 @@ def _sample_images(trained: TrainedModel, count: int) -> Any:
 
 def _keras_probabilities(trained: TrainedModel, images: Any) -> Any:
     import numpy as np
+    import tensorflow as tf
 
-    return np.asarray(trained.model(images.astype("float32"), training=False), dtype="float32")
+    # A tensor, not an array: a reloaded model warns that an array does not match its inputs.
+    batch = tf.constant(images, dtype=tf.float32)
+    return np.asarray(trained.model(batch, training=False), dtype="float32")
 
 
 def _encode_png(images: Any) -> list[bytes]:

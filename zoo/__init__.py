@@ -5,30 +5,24 @@ Public API:
     list_models: names of the registered architectures.
     get_spec: what the zoo knows about one architecture.
 
-Attributes are loaded on first use, so that `import zoo.errors` (and the
-CLI's `--help`) stay fast: TensorFlow is only imported when a model is built.
+Importing `zoo` registers the zoo's layers with `keras.saving`, so a saved zoo
+model loads with `keras.saving.load_model` after `import zoo`. It imports
+TensorFlow; the CLI imports this package only when a command runs.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from zoo.builder import build_model
+from zoo.errors import UnknownNameError, UsageError, WeightsUnavailableError, ZooError
+from zoo.registry import ArchSpec, get_spec, list_models
 
-_EXPORTS = {
-    "build_model": "zoo.builder",
-    "get_spec": "zoo.registry",
-    "list_models": "zoo.registry",
-    "ArchSpec": "zoo.registry",
-    "ZooError": "zoo.errors",
-    "UsageError": "zoo.errors",
-    "UnknownNameError": "zoo.errors",
-    "WeightsUnavailableError": "zoo.errors",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+__all__ = [
+    "ArchSpec",
+    "UnknownNameError",
+    "UsageError",
+    "WeightsUnavailableError",
+    "ZooError",
+    "build_model",
+    "get_spec",
+    "list_models",
+]

@@ -23,13 +23,9 @@ Parameter counts, measured against real builds:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import keras
-import numpy as np
 
-from zoo.layers import classifier, global_pool
+from zoo.layers import PartiallyConnectedConv2D, classifier, global_pool
 from zoo.registry import ArchSpec, register
 
 C3_TABLE: tuple[tuple[int, ...], ...] = (
@@ -41,82 +37,6 @@ C3_TABLE: tuple[tuple[int, ...], ...] = (
     (0, 1, 2, 3, 4, 5),
 )
 """Table I of the paper: the S2 maps each of the 16 C3 maps takes input from."""
-
-
-@keras.saving.register_keras_serializable(package="keras_zoo")
-class PartiallyConnectedConv2D(keras.layers.Layer):
-    """A 'valid' convolution whose output maps see only some input maps.
-
-    Only the weights of the connections in `table` exist (LeNet-5's C3 has
-    1,500 of them plus 16 biases, against 2,400 plus 16 fully connected).
-    They are scattered into a full kernel for one ordinary convolution.
-
-    Args:
-        table: For each output map, the indices of the input maps it sees.
-        kernel_size: Side of the square kernel.
-        activation: Activation applied to the output.
-        **kwargs: Standard layer arguments.
-    """
-
-    def __init__(
-        self,
-        table: Sequence[Sequence[int]],
-        kernel_size: int,
-        activation: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.table = [list(inputs) for inputs in table]
-        self.kernel_size = kernel_size
-        self.activation = keras.activations.get(activation)
-
-    def build(self, input_shape: tuple) -> None:
-        channels = input_shape[-1]
-        pairs = [(i, out) for out, inputs in enumerate(self.table) for i in inputs]
-        if max(i for i, _ in pairs) >= channels:
-            raise ValueError(
-                f"The connection table needs {max(i for i, _ in pairs) + 1} input maps. "
-                f"Received: input_shape={input_shape}"
-            )
-        # scatter[c, i, o] = 1 where connection c joins input map i to output map o.
-        self._scatter = np.zeros((len(pairs), channels, len(self.table)), "float32")
-        for c, (i, out) in enumerate(pairs):
-            self._scatter[c, i, out] = 1.0
-        # Glorot uniform, with the fans of the connections that exist.
-        area = self.kernel_size**2
-        fan_in, fan_out = area * len(pairs) / len(self.table), area * len(pairs) / channels
-        limit = (6.0 / (fan_in + fan_out)) ** 0.5
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=(self.kernel_size, self.kernel_size, len(pairs)),
-            initializer=keras.initializers.RandomUniform(-limit, limit),
-        )
-        self.bias = self.add_weight(name="bias", shape=(len(self.table),), initializer="zeros")
-
-    def call(self, inputs: Any) -> Any:
-        dtype = self.compute_dtype
-        kernel = keras.ops.einsum(
-            "hwc,cio->hwio",
-            keras.ops.cast(self.kernel, dtype),
-            keras.ops.cast(self._scatter, dtype),
-        )
-        outputs = keras.ops.conv(inputs, kernel, padding="valid")
-        outputs = outputs + keras.ops.cast(self.bias, dtype)
-        return self.activation(outputs)
-
-    def compute_output_shape(self, input_shape: tuple) -> tuple:
-        def side(n: int | None) -> int | None:
-            return None if n is None else n - self.kernel_size + 1
-
-        return (input_shape[0], side(input_shape[1]), side(input_shape[2]), len(self.table))
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "table": self.table,
-            "kernel_size": self.kernel_size,
-            "activation": keras.activations.serialize(self.activation),
-        }
 
 
 def _subsampling(x: keras.KerasTensor, name: str, trainable: bool) -> keras.KerasTensor:

@@ -63,6 +63,23 @@ def test_train_writes_a_complete_run_directory(tmp_path):
     np.testing.assert_allclose(probabilities.sum(), 1.0, rtol=1e-5)
 
 
+def test_model_file_loads_with_plain_keras_after_import_zoo(tmp_path):
+    run = Path(train(tiny(tmp_path, epochs=1)).run_dir)
+    script = (
+        "import sys, keras, zoo; "
+        "model = keras.saving.load_model(sys.argv[1], safe_mode=True); "
+        "print(model.output_shape)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(run / "model.keras")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "(None, 4)"
+
+
 def test_bf16_keeps_a_float32_softmax(tmp_path):
     result = train(tiny(tmp_path, precision="bf16", epochs=1))
     assert result.precision == "bf16"

@@ -10,8 +10,8 @@ import pytest
 
 from zoo.builder import build_model
 from zoo.errors import UsageError
-from zoo.layers import LocalResponseNormalization
-from zoo.lenet import C3_TABLE, PartiallyConnectedConv2D
+from zoo.layers import LocalResponseNormalization, PartiallyConnectedConv2D
+from zoo.lenet import C3_TABLE
 from zoo.registry import get_spec
 
 SCRATCH = [
