@@ -62,13 +62,14 @@ class ImagePreprocessing(keras.layers.Layer):
 class LocalResponseNormalization(keras.layers.Layer):
     """Local response normalisation across channels (Krizhevsky et al., 2012, Sec. 3.3).
 
-    `b = a / (k + alpha / n * sum(a^2 over n neighbouring channels)) ** beta`, with
-    the paper's `k=2, n=5, alpha=1e-4, beta=0.75` as defaults.
+    `b = a / (k + alpha * sum(a^2 over n neighbouring channels)) ** beta`, with
+    the paper's `k=2, n=5, alpha=1e-4, beta=0.75` as defaults. Caffe's LRN
+    divides `alpha` by `n`; pass `alpha * n` to reproduce a Caffe model.
 
     Args:
         size: Number of neighbouring channels `n` (odd).
         bias: `k`.
-        alpha: `alpha` (divided by `size`, as in the paper and Caffe).
+        alpha: `alpha`, the scale of the sum of squares (not divided by `size`).
         beta: `beta`.
         **kwargs: Standard layer arguments.
     """
@@ -90,7 +91,7 @@ class LocalResponseNormalization(keras.layers.Layer):
             x,
             depth_radius=self.size // 2,
             bias=self.bias,
-            alpha=self.alpha / self.size,
+            alpha=self.alpha,
             beta=self.beta,
         )
         return tf.cast(y, inputs.dtype)

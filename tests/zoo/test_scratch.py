@@ -122,6 +122,18 @@ def test_googlenet_layer_outputs() -> None:
         assert isinstance(model.get_layer(name), LocalResponseNormalization)
 
 
+def test_lrn_follows_the_alexnet_formula() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.uniform(-30, 30, size=(1, 2, 2, 8)).astype("float32")
+    k, n, alpha, beta = 2.0, 5, 1e-4, 0.75
+    expected = np.empty_like(a)
+    for i in range(8):
+        neighbours = a[..., max(0, i - n // 2) : min(8, i + n // 2 + 1)]
+        expected[..., i] = a[..., i] / (k + alpha * (neighbours**2).sum(-1)) ** beta
+    layer = LocalResponseNormalization()
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(a)), expected, rtol=1e-5)
+
+
 # --- LeNet-5 ----------------------------------------------------------------------------
 
 
