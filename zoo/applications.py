@@ -3,7 +3,8 @@
 Each base is built on the zoo's input tensor (`input_tensor=`), so the model is
 flat: the preprocessing layer, then the Keras body, then the top. ImageNet
 weights are resolved by `zoo.weights` (Keras' cache, hash-checked) and handed
-to Keras as a file.
+to Keras as a file; where Keras builds differently for its own ImageNet weights
+(EfficientNet B0-B7's stem), the difference is made up here.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def _register_application(
     spec: ArchSpec,
     *,
     builtin_preprocessing: bool = False,
+    imagenet_fix: Callable[[keras.Model], None] | None = None,
     **fixed: Any,
 ) -> None:
     """Registers one keras.applications constructor under `spec`.
@@ -32,6 +34,8 @@ def _register_application(
         constructor: e.g. `keras.applications.ResNet50`.
         spec: The zoo's description of it.
         builtin_preprocessing: Whether the constructor takes `include_preprocessing`.
+        imagenet_fix: Applied to the built model after ImageNet weights are
+            loaded from a file, where Keras builds differently for `"imagenet"`.
         **fixed: Constructor arguments that define this variant (e.g. `alpha`).
     """
 
@@ -64,9 +68,29 @@ def _register_application(
             classifier_activation=classifier_activation,
             **kwargs,
         )
+        # `weights` is only ever the path of an ImageNet file: `build_model`
+        # loads other weights files itself, after building.
+        if weights is not None and imagenet_fix is not None:
+            imagenet_fix(model)
         return model.output
 
     register(spec)(build)
+
+
+def _efficientnet_imagenet_stem(model: keras.Model) -> None:
+    """Makes EfficientNet B0-B7's stem compute `(x / 255 - mean) / std` with ImageNet weights.
+
+    Keras' ImageNet files store the standard deviation where the stem's
+    `Normalization` layer expects the variance, so that layer divides by
+    `sqrt(std)`; `EfficientNetB0(weights="imagenet")` adds a
+    `Rescaling(1 / sqrt(std))` after it, which a build from a file path lacks.
+    Storing `std ** 2` as the variance gives the same output without the extra layer.
+    """
+    normalization = next(
+        layer for layer in model.layers if isinstance(layer, keras.layers.Normalization)
+    )
+    normalization.adapt_variance.assign(keras.ops.square(normalization.adapt_variance))
+    normalization.finalize_state()
 
 
 def _spec(name: str, family: str, params: int, size: int, paper: str, **kw: Any) -> ArchSpec:
@@ -287,6 +311,7 @@ for _variant, _ctor, _params, _size in (
             block_pattern=_EFFICIENTNET_BLOCKS,
             aliases=(f"efficientnet{_variant}",),
         ),
+        imagenet_fix=_efficientnet_imagenet_stem,
     )
 for _variant, _ctor, _params, _size in (
     ("b0", _apps.EfficientNetV2B0, 7_200_312, 224),

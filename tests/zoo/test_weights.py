@@ -203,6 +203,39 @@ def test_cached_file_is_used_without_network(models_dir, notop_file, monkeypatch
     assert weights_lib.imagenet_weights_path(NAME, include_top=False) == found  # memoised check
 
 
+def test_efficientnet_imagenet_stem_divides_by_the_standard_deviation(
+    models_dir, tmp_path, monkeypatch, no_download
+):
+    """Keras' files store the std as the stem's variance; the zoo model must divide by std."""
+    import h5py
+    import keras
+    from keras.src.legacy.saving import legacy_h5_format
+
+    mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
+    source = keras.applications.EfficientNetB0(
+        weights=None, include_top=False, input_shape=SHAPE
+    )
+    stem = next(layer for layer in source.layers if isinstance(layer, keras.layers.Normalization))
+    stem.set_weights([mean, std, np.array(1)])  # as in Keras' ImageNet file: std, not std**2
+    path = tmp_path / "efficientnetb0_notop.h5"
+    with h5py.File(path, "w") as handle:
+        legacy_h5_format.save_weights_to_hdf5_group(handle, source)
+    entry = patch_entry(monkeypatch, "efficientnet_b0", "notop", hash=md5(path))
+    models_dir.mkdir(parents=True)
+    (models_dir / entry.file).write_bytes(path.read_bytes())
+
+    model = zoo.build_model(
+        "efficientnet_b0", weights="imagenet", include_top=False, input_shape=SHAPE
+    )
+    normalization = next(
+        layer for layer in model.layers if isinstance(layer, keras.layers.Normalization)
+    )
+    stem_output = keras.Model(model.input, normalization.output)
+    images = np.random.default_rng(0).uniform(0, 255, size=(2, *SHAPE)).astype("float32")
+    expected = (images / 255.0 - mean) / std
+    np.testing.assert_allclose(np.asarray(stem_output(images)), expected, rtol=1e-5, atol=1e-5)
+
+
 def test_cached_file_without_published_hash_is_used(models_dir, no_download):
     entry = weights_lib.IMAGENET_WEIGHTS["mobilenet"]["top"]
     models_dir.mkdir(parents=True)
