@@ -14,6 +14,7 @@ from typing import Any
 
 import keras
 
+from zoo.alexnet import check_dropout
 from zoo.errors import UsageError
 from zoo.registry import ArchSpec, register
 
@@ -49,30 +50,94 @@ def _register_application(
         weights: str | None = None,
         include_preprocessing: bool = True,
     ) -> keras.KerasTensor:
-        kwargs = dict(fixed)
-        if builtin_preprocessing:
-            kwargs["include_preprocessing"] = include_preprocessing
-        elif not include_preprocessing:
-            raise UsageError(
-                f"{spec.name} always normalises its input inside the network; build it with "
-                "include_preprocessing=True and feed raw 0-255 images. "
-                "Received: include_preprocessing=False"
-            )
-        model = constructor(
-            input_tensor=x,
-            input_shape=tuple(x.shape[1:]),
-            include_top=include_top,
-            weights=weights,
+        model = _construct(
+            constructor,
+            spec,
+            x,
             classes=classes,
+            include_top=include_top,
             pooling=pooling,
             classifier_activation=classifier_activation,
-            **kwargs,
+            weights=weights,
+            include_preprocessing=include_preprocessing,
+            builtin_preprocessing=builtin_preprocessing,
+            imagenet_fix=imagenet_fix,
+            **fixed,
         )
-        # `weights` is only ever the path of an ImageNet file: `build_model`
-        # loads other weights files itself, after building.
-        if weights is not None and imagenet_fix is not None:
-            imagenet_fix(model)
         return model.output
+
+    register(spec)(build)
+
+
+def _construct(
+    constructor: Callable[..., keras.Model],
+    spec: ArchSpec,
+    x: keras.KerasTensor,
+    *,
+    weights: str | None,
+    include_preprocessing: bool,
+    builtin_preprocessing: bool,
+    imagenet_fix: Callable[[keras.Model], None] | None,
+    **kwargs: Any,
+) -> keras.Model:
+    """Calls a keras.applications constructor on the zoo's input tensor."""
+    if builtin_preprocessing:
+        kwargs["include_preprocessing"] = include_preprocessing
+    elif not include_preprocessing:
+        raise UsageError(
+            f"{spec.name} always normalises its input inside the network; build it with "
+            "include_preprocessing=True and feed raw 0-255 images. "
+            "Received: include_preprocessing=False"
+        )
+    model = constructor(input_tensor=x, input_shape=tuple(x.shape[1:]), weights=weights, **kwargs)
+    # `weights` is only ever the path of an ImageNet file: `build_model` loads
+    # other weights files itself, after building.
+    if weights is not None and imagenet_fix is not None:
+        imagenet_fix(model)
+    return model
+
+
+def _register_vgg(constructor: Callable[..., keras.Model], spec: ArchSpec) -> None:
+    """Registers VGG16 or VGG19 with the paper's dropout in the top.
+
+    Keras' VGG top has no dropout; the paper (Sec. 3.1) puts dropout 0.5 after
+    fc1 and fc2, as the zoo's configurations A-C do. The top is rewired through
+    Keras' own `fc1`, `fc2` and `predictions` layers, so ImageNet weights load
+    as they are; `dropout=0` gives Keras' model.
+    """
+
+    def build(
+        x: keras.KerasTensor,
+        *,
+        classes: int,
+        include_top: bool,
+        pooling: str | None,
+        classifier_activation: str | None,
+        weights: str | None = None,
+        include_preprocessing: bool = True,
+        dropout: float = 0.5,
+    ) -> keras.KerasTensor:
+        dropout = check_dropout(dropout)
+        model = _construct(
+            constructor,
+            spec,
+            x,
+            classes=classes,
+            include_top=include_top,
+            pooling=pooling,
+            classifier_activation=classifier_activation,
+            weights=weights,
+            include_preprocessing=include_preprocessing,
+            builtin_preprocessing=False,
+            imagenet_fix=None,
+        )
+        if not include_top or not dropout:
+            return model.output
+        x = model.get_layer("flatten").output
+        for name in ("fc1", "fc2"):
+            x = model.get_layer(name)(x)
+            x = keras.layers.Dropout(dropout, name=f"{name}_dropout")(x)
+        return model.get_layer("predictions")(x)
 
     register(spec)(build)
 
@@ -187,36 +252,25 @@ for _name, _ctor, _params in (
             aliases=(_name.replace("_v2", "v2"),),
         ),
     )
-_register_application(
-    _apps.VGG16,
-    _spec(
-        "vgg16",
-        "vgg",
-        138_357_544,
-        224,
-        _VGG,
-        preprocessing="caffe",
-        body_end="block5_pool",
-        block_pattern=r"^block\d_pool$",
-        aliases=("vgg_d",),
-        description="VGG configuration D",
-    ),
-)
-_register_application(
-    _apps.VGG19,
-    _spec(
-        "vgg19",
-        "vgg",
-        143_667_240,
-        224,
-        _VGG,
-        preprocessing="caffe",
-        body_end="block5_pool",
-        block_pattern=r"^block\d_pool$",
-        aliases=("vgg_e",),
-        description="VGG configuration E",
-    ),
-)
+for _name, _ctor, _params, _alias, _config in (
+    ("vgg16", _apps.VGG16, 138_357_544, "vgg_d", "D"),
+    ("vgg19", _apps.VGG19, 143_667_240, "vgg_e", "E"),
+):
+    _register_vgg(
+        _ctor,
+        _spec(
+            _name,
+            "vgg",
+            _params,
+            224,
+            _VGG,
+            preprocessing="caffe",
+            body_end="block5_pool",
+            block_pattern=r"^block\d_pool$",
+            aliases=(_alias,),
+            description=f"VGG configuration {_config}",
+        ),
+    )
 _register_application(
     _apps.NASNetMobile,
     _spec(

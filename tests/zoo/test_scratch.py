@@ -269,7 +269,12 @@ def test_vgg_c_has_1x1_convolutions() -> None:
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("alexnet", ["fc6_dropout", "fc7_dropout"]), ("vgg_a", ["fc1_dropout", "fc2_dropout"])],
+    [
+        ("alexnet", ["fc6_dropout", "fc7_dropout"]),
+        ("vgg_a", ["fc1_dropout", "fc2_dropout"]),
+        ("vgg16", ["fc1_dropout", "fc2_dropout"]),
+        ("vgg19", ["fc1_dropout", "fc2_dropout"]),
+    ],
 )
 def test_dropout_option(name: str, expected: list[str]) -> None:
     shape = (SMALL, SMALL, 3)
@@ -279,6 +284,13 @@ def test_dropout_option(name: str, expected: list[str]) -> None:
     none = build_model(name, classes=7, input_shape=shape, dropout=0)
     assert not _layers_of(none, keras.layers.Dropout)
     assert none.count_params() == model.count_params()
+
+
+def test_vgg_d_and_e_have_the_papers_dropout_by_default() -> None:
+    for name in ("vgg16", "vgg19"):
+        model = build_model(name, classes=7, input_shape=(32, 32, 3))
+        rates = {layer.name: layer.rate for layer in model.layers if "dropout" in layer.name}
+        assert rates == {"fc1_dropout": 0.5, "fc2_dropout": 0.5}, name
 
 
 def test_googlenet_dropout_option() -> None:
