@@ -62,6 +62,7 @@ def build_model(
     """
     spec = get_spec(name)
     _check_classes(classes)
+    _check_activation(classifier_activation)
     _check_pooling(pooling, include_top)
     _check_options(spec, options)
     weights = _normalise_weights(spec, weights, include_top, classes)
@@ -143,6 +144,16 @@ def resolve_input_shape(
 def _check_classes(classes: int) -> None:
     if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
         raise UsageError(f"classes must be a positive integer. Received: classes={classes}")
+
+
+def _check_activation(activation: str | None) -> None:
+    try:
+        keras.activations.get(activation)
+    except ValueError:
+        raise UsageError(
+            "classifier_activation must be None or a Keras activation name such as "
+            f"'softmax'. Received: classifier_activation={activation!r}"
+        ) from None
 
 
 def _check_pooling(pooling: str | None, include_top: bool) -> None:

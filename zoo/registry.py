@@ -74,6 +74,7 @@ class ArchSpec:
 
 _REGISTRY: dict[str, ArchSpec] = {}
 _ALIASES: dict[str, str] = {}
+_SQUASHED: dict[str, str] = {}  # name or alias without separators -> registry name
 _loaded = False
 
 
@@ -91,11 +92,13 @@ def register(spec: ArchSpec) -> Callable[[Callable[..., Any]], Callable[..., Any
         if spec.preprocessing not in PREPROCESSING_MODES:
             raise ValueError(f"{spec.name}: unknown preprocessing {spec.preprocessing!r}")
         for key in (spec.name, *spec.aliases):
-            if key in _REGISTRY or key in _ALIASES:
+            if key in _REGISTRY or key in _ALIASES or _squash(key) in _SQUASHED:
                 raise ValueError(f"Architecture name registered twice: {key}")
         _REGISTRY[spec.name] = dataclasses.replace(spec, builder=builder)
         for alias in spec.aliases:
             _ALIASES[alias] = spec.name
+        for key in (spec.name, *spec.aliases):
+            _SQUASHED[_squash(key)] = spec.name
         return builder
 
     return decorator
@@ -103,6 +106,11 @@ def register(spec: ArchSpec) -> Callable[[Callable[..., Any]], Callable[..., Any
 
 def _normalise(name: str) -> str:
     return name.strip().lower().replace("-", "_")
+
+
+def _squash(name: str) -> str:
+    """A name without case and separators: `ResNet-50` and `resnet_50` match `resnet50`."""
+    return _normalise(name).replace("_", "")
 
 
 def _load_architectures() -> None:
@@ -118,7 +126,8 @@ def get_spec(name: str) -> ArchSpec:
     """Look up an architecture by name or alias.
 
     Args:
-        name: Registry name or alias; case and `-`/`_` do not matter.
+        name: Registry name or alias; case, `-` and `_` do not matter
+            (`ResNet-50`, `resnet_50` and `resnet50` are the same).
 
     Returns:
         The architecture's spec.
@@ -132,6 +141,8 @@ def get_spec(name: str) -> ArchSpec:
     key = _ALIASES.get(key, key)
     if key in _REGISTRY:
         return _REGISTRY[key]
+    if _squash(key) in _SQUASHED:
+        return _REGISTRY[_SQUASHED[_squash(key)]]
     known = sorted([*_REGISTRY, *_ALIASES])
     matches = difflib.get_close_matches(key, known, n=6, cutoff=0.5)
     close = list(dict.fromkeys(_ALIASES.get(match, match) for match in matches))[:3]

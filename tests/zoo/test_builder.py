@@ -41,6 +41,11 @@ def test_missing_weights_file():
         zoo.build_model("resnet18", weights="/no/such/file.weights.h5")
 
 
+def test_classifier_activation_is_checked():
+    with pytest.raises(UsageError, match="Received: classifier_activation='bogus'"):
+        zoo.build_model("lenet5", classifier_activation="bogus")
+
+
 def test_pooling_values_are_checked():
     with pytest.raises(UsageError, match="pooling"):
         zoo.build_model("resnet18", include_top=False, pooling="mean")
