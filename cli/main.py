@@ -103,8 +103,9 @@ class LazyGroup(click.Group):
             if isinstance(error, ZooError):
                 click.echo(f"error: {error}", err=True)
                 ctx.exit(error.exit_code)
+            lines = str(error).strip().splitlines() or [""]
             click.echo(
-                f"error: {type(error).__name__}: {error} (run with --debug for the traceback)",
+                f"error: {type(error).__name__}: {lines[0]} (run with --debug for the traceback)",
                 err=True,
             )
             ctx.exit(1)

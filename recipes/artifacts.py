@@ -168,6 +168,40 @@ def _load_model(model_file: Path) -> Any:
         ) from None
 
 
+def float32_copy(model: Any) -> Any:
+    """The model computing in float32, with the same weights.
+
+    Mixed precision is a training speed-up: the variables are float32 already,
+    and only the layers' compute dtype changes, in nested models too. A float32
+    model is returned as it is.
+
+    Args:
+        model: A Keras model.
+
+    Returns:
+        A float32 copy of the model, or the model itself.
+    """
+    import keras
+
+    def to_float32(node: Any) -> Any:
+        if isinstance(node, list):
+            return [to_float32(value) for value in node]
+        if not isinstance(node, dict):
+            return node
+        policy = node.get("config") if node.get("class_name") == "DTypePolicy" else None
+        if isinstance(policy, dict) and str(policy.get("name", "")).startswith("mixed_"):
+            return {**node, "config": {**policy, "name": "float32"}}
+        return {key: to_float32(value) for key, value in node.items()}
+
+    config = keras.saving.serialize_keras_object(model)
+    float32_config = to_float32(config)
+    if float32_config == config:
+        return model
+    copy = keras.saving.deserialize_keras_object(float32_config)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def first_line(error: BaseException, limit: int = 200) -> str:
     """The first line of an error's message, shortened to `limit` characters."""
     text = str(error).strip().splitlines()

@@ -11,7 +11,8 @@
 - `serving_images`: `images`, a float32 batch `[None, H, W, C]` of raw 0..255
   pixels, and `serving_images_uint8`, the same as uint8.
 
-Every signature returns `probabilities` (float32, batch x classes), `classes`
+Every signature computes in float32 (whatever precision trained the model) and
+returns `probabilities` (float32, batch x classes), `classes`
 (top-1 class names), `top_k_classes` and `top_k_probabilities`. The class
 names are read in the graph from the `class_names.txt` asset.
 
@@ -25,6 +26,7 @@ not integers). `--format tflite` and `--format onnx` add `model.tflite` or
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import shutil
@@ -35,7 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from recipes.artifacts import TrainedModel, first_line, load_trained
+from recipes.artifacts import TrainedModel, first_line, float32_copy, load_trained
 from zoo.errors import UsageError, ZooError
 
 FORMATS = ("savedmodel", "tflite", "onnx")
@@ -67,19 +69,6 @@ def list_versions(model_root: str | Path) -> list[int]:
     )
 
 
-def _all_layers(model: Any) -> Iterator[Any]:
-    for layer in model.layers:
-        yield layer
-        if hasattr(layer, "layers"):
-            yield from _all_layers(layer)
-
-
-def _default_tolerance(model: Any) -> float:
-    reduced = {"bfloat16", "float16"}
-    mixed = any(layer.dtype_policy.compute_dtype in reduced for layer in _all_layers(model))
-    return 2e-2 if mixed else 1e-3
-
-
 def export_model(
     path: str | Path,
     *,
@@ -89,10 +78,14 @@ def export_model(
     format: str = "savedmodel",  # noqa: A002  (the CLI's --format)
     overwrite: bool = False,
     top_k: int = 5,
-    tolerance: float | None = None,
+    tolerance: float = 1e-3,
     samples: int = 4,
 ) -> dict[str, Any]:
     """Exports a trained model for serving and checks the export against Keras.
+
+    Every export computes in float32, whatever precision trained the model
+    (see `recipes.artifacts.float32_copy`): that is what TF Serving, TFLite and
+    ONNX runtimes run everywhere, and the checks compare like with like.
 
     Args:
         path: A run directory or a `.keras` file.
@@ -104,10 +97,7 @@ def export_model(
         overwrite: Replace an existing version instead of refusing.
         top_k: How many classes `top_k_classes` returns (at most the class count).
         tolerance: Largest accepted difference between an export's
-            probabilities and the Keras model's on the sample batch; by default
-            1e-3, or 2e-2 for a model that computes in bfloat16/float16 (mixed
-            precision keeps about three significant digits, and the exported
-            graph may pick other kernels).
+            probabilities and the (float32) Keras model's on the sample batch.
         samples: Size of the sample batch the checks run on.
 
     Returns:
@@ -130,8 +120,7 @@ def export_model(
     if top_k < 1:
         raise UsageError(f"--top-k must be at least 1. Received: top_k={top_k}")
     trained = load_trained(path)
-    if tolerance is None:
-        tolerance = _default_tolerance(trained.model)
+    trained = dataclasses.replace(trained, model=float32_copy(trained.model))
     name = name or trained.name
     if not _NAME_PATTERN.match(name):
         raise UsageError(
@@ -434,7 +423,10 @@ def _write_tflite(trained: TrainedModel, file: Path, images: Any, expected: Any)
         converter = tf.lite.TFLiteConverter.from_saved_model(
             scratch, signature_keys=[IMAGES_SIGNATURE]
         )
-        content = converter.convert()
+        try:
+            content = converter.convert()
+        except Exception as error:  # noqa: BLE001  (the converter raises many types)
+            raise ZooError(f"TFLite could not convert the model: {first_line(error)}") from None
     file.write_bytes(content)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice

@@ -48,3 +48,17 @@ def test_debug_shows_the_traceback():
     result = CliRunner().invoke(cli, ["--debug", "info", "resnt50"])
     assert result.exit_code != 0
     assert result.exception is not None
+
+
+def test_unexpected_error_is_its_first_line_with_exit_1(monkeypatch):
+    import zoo
+
+    def broken(pattern=None):
+        raise RuntimeError("the first line\nand a long dump after it")
+
+    monkeypatch.setattr(zoo, "list_models", broken)
+    result = CliRunner().invoke(cli, ["list"])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: RuntimeError: the first line (run with --debug for the traceback)"
+    ]
