@@ -161,6 +161,48 @@ def decode_image(contents: Any) -> Any:
     return tf.io.decode_image(contents, channels=3, dtype=tf.uint8, expand_animations=False)
 
 
+def check_encoded(contents: Any) -> Any:
+    """Graph ops: passes bytes through only if the decoder reads them as training does.
+
+    Training reads JPEG, PNG, GIF and BMP, and normalises BMPs of fewer than 24
+    bits with Pillow first (TensorFlow misreads them); graph-only paths (an
+    exported signature) cannot, so they refuse those, and every other format
+    `tf.io.decode_image` would also take (WebP, ...).
+
+    Args:
+        contents: A scalar `tf.string` tensor with the file's bytes.
+
+    Returns:
+        `contents`, once the checks have passed.
+
+    Raises:
+        tf.errors.InvalidArgumentError: The bytes are of another format, or a
+            BMP of fewer than 24 bits (when the ops run).
+    """
+    import tensorflow as tf
+
+    padded = contents + b"\0" * 32  # short inputs still have every header field
+    jpeg = tf.equal(tf.strings.substr(padded, 0, 3), b"\xff\xd8\xff")
+    png = tf.equal(tf.strings.substr(padded, 0, 8), _PNG_SIGNATURE)
+    gif = tf.equal(tf.strings.substr(padded, 0, 4), b"GIF8")
+    bmp = tf.equal(tf.strings.substr(padded, 0, 2), b"BM")
+    core_header = tf.equal(tf.strings.substr(padded, 14, 4), struct.pack("<I", 12))
+    bits_field = tf.strings.substr(padded, tf.where(core_header, 24, 28), 2)
+    bits = tf.io.decode_raw(bits_field, tf.uint16, little_endian=True)[0]
+    checks = [
+        tf.debugging.Assert(
+            jpeg | png | gif | bmp, ["not a JPEG, PNG, GIF or BMP image"], name="format"
+        ),
+        tf.debugging.Assert(
+            tf.logical_not(bmp) | (bits >= 24),
+            ["a BMP of fewer than 24 bits per pixel; convert it to PNG or JPEG"],
+            name="bmp_bits",
+        ),
+    ]
+    with tf.control_dependencies(checks):
+        return tf.identity(contents)
+
+
 def resize_image(
     image: Any, image_size: tuple[int, int], channels: int, interpolation: str = "bilinear"
 ) -> Any:

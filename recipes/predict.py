@@ -73,6 +73,8 @@ def decode_for_model(contents: Any, trained: TrainedModel) -> Any:
     interpolation, rounded to whole values: the training pipelines store
     images as uint8 (rounded), so rounding here makes predictions, evaluation
     and the exported signature see exactly the pixels the model was trained on.
+    Bytes the training decoder would not read as they are (another format, a
+    BMP of fewer than 24 bits) fail (`recipes.images.check_encoded`).
 
     Args:
         contents: Scalar `tf.string` tensor with an encoded image.
@@ -83,9 +85,10 @@ def decode_for_model(contents: Any, trained: TrainedModel) -> Any:
     """
     import tensorflow as tf
 
-    from recipes.images import decode_and_resize
+    from recipes.images import check_encoded, decode_and_resize
 
     height, width = trained.image_size
+    contents = check_encoded(contents)
     image = decode_and_resize(contents, (height, width), trained.channels, trained.interpolation)
     image = tf.round(tf.cast(image, tf.float32))
     return tf.ensure_shape(image, (height, width, trained.channels))

@@ -186,6 +186,29 @@ def test_bad_arguments(exported, tmp_path, kwargs, message):
         export_model(exported["root"] / "runs" / "shapes", out=tmp_path, **kwargs)
 
 
+def test_image_bytes_the_training_decoder_would_not_read_are_refused(exported):
+    import io
+
+    from PIL import Image
+
+    serve = tf.saved_model.load(exported["result"]["path"]).signatures["serving_default"]
+    image = Image.fromarray(exported["images"][0])
+
+    def encoded(picture, file_format):
+        buffer = io.BytesIO()
+        picture.save(buffer, format=file_format)
+        return buffer.getvalue()
+
+    rgb_bmp = serve(image_bytes=tf.constant([encoded(image, "BMP")]))["probabilities"]
+    np.testing.assert_allclose(rgb_bmp.numpy()[0], exported["expected"][0], atol=1e-5)
+    palette_bmp = encoded(image.convert("P"), "BMP")
+    with pytest.raises(tf.errors.InvalidArgumentError, match="fewer than 24 bits"):
+        serve(image_bytes=tf.constant([palette_bmp]))
+    for other in (b"RIFF\x00\x00\x00\x00WEBPVP8 ", b"not an image", b""):
+        with pytest.raises(tf.errors.InvalidArgumentError, match="not a JPEG, PNG, GIF or BMP"):
+            serve(image_bytes=tf.constant([other]))
+
+
 @pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
 def test_tflite_round_trip(exported, tmp_path):
     result = export_model(exported["root"] / "runs" / "shapes", out=tmp_path, format="tflite")
