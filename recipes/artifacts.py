@@ -214,7 +214,8 @@ def tf_error_message(error: BaseException, limit: int = 300) -> str:
 
     Graph errors arrive as "Graph execution error:", a "Detected at node"
     header, a stack trace, the actual message and the failing node; only the
-    actual message is kept (e.g. "Unknown image file format. ...").
+    actual message is kept (e.g. "Unknown image file format. ..."), without
+    the "assertion failed: [...]" wrapping of a failed `tf.debugging.Assert`.
     """
     text = getattr(error, "message", None) or str(error)
     text = re.sub(r"\{\{function_node [^}]*\}\}", "", text)
@@ -227,6 +228,7 @@ def tf_error_message(error: BaseException, limit: int = 300) -> str:
             or stripped.startswith(("Graph execution error", "Detected at node", "[[", "<stack"))
         ):
             continue
+        stripped = re.sub(r"^assertion failed: \[(.*)\]$", r"\1", stripped)
         kept.append(re.sub(r"\s*\[Op:[^\]]*\]\s*$", "", stripped))
     message = " ".join(kept) or first_line(error, limit)
     return message if len(message) <= limit else message[: limit - 3] + "..."

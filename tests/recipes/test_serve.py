@@ -135,7 +135,11 @@ def test_predict_float_image_signature(server):
 def test_corrupt_image_is_400_and_the_server_keeps_serving(server):
     status, answer = request(server["base"] + ":predict", {"instances": [b64(b"\x89PNG junk")]})
     assert status == 400
-    assert "image file format" in answer["error"] and "\n" not in answer["error"]
+    assert answer["error"] == "not a JPEG, PNG, GIF or BMP image"
+    truncated = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
+    status, answer = request(server["base"] + ":predict", {"instances": [b64(truncated)]})
+    assert status == 400
+    assert answer["error"] and "\n" not in answer["error"] and "assertion" not in answer["error"]
     good = {"instances": [b64(png(server["images"][0]))]}
     status, answer = request(server["base"] + ":predict", good)
     assert status == 200
