@@ -23,7 +23,9 @@ from recipes.data import measure_throughput  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data_dir", nargs="?", help="folder of class sub-folders")
+    parser.add_argument(
+        "data_dir", nargs="?", help="folder of class sub-folders, or of train/ and val/ ones"
+    )
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--image-size", type=int, default=160)
     parser.add_argument("--batch-size", type=int, default=32)

@@ -92,6 +92,12 @@ def format_check(report: dict[str, Any]) -> str:
         if report[key]:
             lines.append(f"{title}:")
             lines.extend(f"  {entry['path']}: {entry['reason']}" for entry in report[key])
+    if report["unused_folders"]:
+        folders = ", ".join(f"{name}/" for name in report["unused_folders"])
+        lines.append(
+            f"folders not used (only train/, val/ or validation/ and test/ folders of class "
+            f"sub-folders are read): {folders}"
+        )
     if report["ignored"]:
         lines.append(f"ignored: {len(report['ignored'])} files or folders (--json lists them)")
     if report["problems"]:
@@ -179,8 +185,12 @@ def markdown_table(report: dict[str, Any]) -> str:
         The table and a line with the ratio.
     """
     height, width = report["image_size"]
+    zoo_images, keras_images = (
+        "-" if report[key] is None else report[key] for key in ("images", "keras_images")
+    )
     lines = [
-        f"{report['images']} images ({report['data_dir']}), {report['epochs']} epochs at "
+        f"{zoo_images} images (zoo), {keras_images} images (keras) from "
+        f"{report['read_dir'] or report['data_dir']}; {report['epochs']} epochs at "
         f"{height}x{width}, batch {report['batch_size']}, median of {report['rounds']} rounds",
         "",
         "| pipeline | images/s | seconds | setup s | epoch s |",

@@ -12,9 +12,11 @@ Sources:
 
 - `data_dir` with one sub-folder per class (split into train and validation,
   stratified per class by `val_split` and `seed`), or with `train/`, `val/` or
-  `validation/`, and optionally `test/`, each holding class sub-folders. A
+  `validation/`, and optionally `test/`, each holding class sub-folders (and no
+  images of its own: a `train/` of images is a class like any other). A
   `train/` without `val/` is split like a plain folder. Files are found
-  recursively inside a class folder.
+  recursively inside a class folder; links to folders inside it are not
+  followed (they are listed as ignored).
 - `dataset`: a tensorflow-datasets name (`cifar10`, `tf_flowers`, ...) read
   with `tfds.builder(name, data_dir=tfds_data_dir)` (downloaded and prepared
   when it is not on disk and the machine is online; otherwise one line says how
@@ -40,11 +42,17 @@ Pillow can (palette BMPs, ...) are normalised and listed in
 fills the cache (`cache="memory"` or a file path) with the decoded, resized
 images, stored as `uint8` (rounded; a quarter of the memory of `float32`), so
 later epochs decode nothing. `cache="none"` decodes every epoch (after the same
-check pass). Parallel decode, shuffle and prefetch use `tf.data.AUTOTUNE`.
+check pass). An in-memory cache that would take more than half of the available
+memory is not made: the data is decoded every epoch instead, and
+`DataBundle.cache` and `cache_note` say so (`plan_cache`). A file cache is
+filled under a lock, so a second run waits for it and a run killed while
+filling it leaves nothing that blocks the next one. Parallel decode, shuffle and
+prefetch use `tf.data.AUTOTUNE`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import math
@@ -52,7 +60,7 @@ import os
 import random
 import socket
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +78,8 @@ DEFAULT_NUM_CLASSES = 10
 """Classes of the built-in set when none are asked for."""
 
 _CHECK_SIZE = (32, 32)  # `scan` resizes to this: the decode is the point, not the size
+MEMORY_SHARE = 0.5
+"""Largest share of the available memory an in-memory cache may take."""
 
 
 class DataUnavailableError(ZooError):
@@ -112,7 +122,8 @@ class DataConfig:
         interpolation: Resize method (see `recipes.images.INTERPOLATIONS`).
         cache: `memory`, `none`, or a file path (a folder, or a file name
             prefix) for a disk cache of decoded images, for sets larger than
-            memory.
+            memory. `memory` becomes `none` when the images would take more
+            than `MEMORY_SHARE` of the available memory (see `plan_cache`).
         max_pixels: Images with more pixels (width x height) are skipped.
         drop_empty_classes: Drop class folders with no usable image instead of
             refusing them.
@@ -173,6 +184,8 @@ class DataBundle:
         channels: Channels of the images.
         augment: The augmentation policy applied to `train`.
         dropped_classes: Empty classes left out (`drop_empty_classes`).
+        cache: The cache used: `memory`, `none` or the file cache's path.
+        cache_note: Why `cache` is not the one asked for (empty when it is).
     """
 
     train: Any
@@ -189,6 +202,8 @@ class DataBundle:
     channels: int = 3
     augment: dict[str, Any] = field(default_factory=dict)
     dropped_classes: list[str] = field(default_factory=list)
+    cache: str = "memory"
+    cache_note: str = ""
 
     @property
     def num_classes(self) -> int:
@@ -209,6 +224,8 @@ class DataBundle:
             "ignored": self.ignored,
             "converted": self.converted,
             "dropped_classes": self.dropped_classes,
+            "cache": self.cache,
+            "cache_note": self.cache_note,
         }
 
 
@@ -231,6 +248,7 @@ def load_data(config: DataConfig) -> DataBundle:
             unknown dataset name, or `num_classes` not matching the data.
         DataUnavailableError: The dataset is not prepared and cannot be
             downloaded.
+        ZooError: The file cache cannot be written or read.
     """
     config = dataclasses.replace(config)
     _check_config(config)
@@ -253,10 +271,13 @@ def load_data(config: DataConfig) -> DataBundle:
 
 
 def scan(data_dir: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
-    """Checks every file of an image folder with the training decoder.
+    """Checks every file of an image folder exactly as training does.
 
-    Nothing is refused: empty classes and other things training would refuse
-    are listed under `problems`.
+    A file is usable here when, and only when, `load_data` uses it: the same
+    header check and decode pass judge it. Pillow only reads the format and
+    mode of the usable files for the statistics. Nothing is refused: empty
+    classes and other things training would refuse are listed under
+    `problems`.
 
     Args:
         data_dir: A folder as `DataConfig.data_dir` takes it.
@@ -268,8 +289,10 @@ def scan(data_dir: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
         `splits` layout), `images` (`files`, `usable`, `bad`, `converted`, and
         `width`/`height` statistics `min`/`max`/`mean`, `formats`, `modes`),
         `bad`, `ignored` and `converted` (lists of `{path, reason}`),
-        `empty_classes` (class folders, relative to `data_dir`, with no usable
-        image) and `problems` (what `zoo train` would refuse, one line each).
+        `unused_folders` (folders next to `train/` that are not split folders,
+        relative to `data_dir`), `empty_classes` (class folders, relative to
+        `data_dir`, with no usable image) and `problems` (what `zoo train`
+        would refuse with its default settings, one line each).
 
     Raises:
         UsageError: The folder is missing or is a file.
@@ -277,9 +300,7 @@ def scan(data_dir: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
     if not isinstance(max_pixels, int) or max_pixels < 1:
         raise UsageError(f"max_pixels must be a positive int. Received: max_pixels={max_pixels!r}")
     listing = _list_folder(data_dir)
-    checked = _check_files(
-        listing, _CHECK_SIZE, 3, "bilinear", max_pixels, cache="none", inspect=True
-    )
+    checked = _check_files(listing, _CHECK_SIZE, 3, "bilinear", max_pixels, cache="none")
     counts: dict[str, dict[str, int]] = {}
     for (split, name), indices in checked.good_by_class().items():
         counts.setdefault(split, {})[name] = len(indices)
@@ -298,7 +319,7 @@ def scan(data_dir: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
     sizes = checked.sizes
     heights = [size[0] for size in sizes.values()]
     widths = [size[1] for size in sizes.values()]
-    good_checks = [checked.checks[index] for index in sizes]
+    described = [_format_and_mode(checked.items[index][2]) for index in sorted(sizes)]
     return {
         "data_dir": str(data_dir),
         "layout": listing.layout,
@@ -311,15 +332,100 @@ def scan(data_dir: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
             "converted": len(checked.converted),
             "width": _stats(widths),
             "height": _stats(heights),
-            "formats": dict(sorted(Counter(c.format for c in good_checks).items())),
-            "modes": dict(sorted(Counter(c.mode for c in good_checks).items())),
+            "formats": dict(sorted(Counter(fmt for fmt, _ in described).items())),
+            "modes": dict(sorted(Counter(mode for _, mode in described).items())),
         },
         "bad": checked.bad,
         "ignored": listing.ignored + checked.ignored,
         "converted": checked.converted,
+        "unused_folders": listing.unused,
         "empty_classes": empty,
         "problems": problems,
     }
+
+
+def _format_and_mode(path: str) -> tuple[str, str]:
+    """Format and Pillow mode of a usable file, for statistics only.
+
+    A file the decode pass accepted stays usable whatever Pillow thinks of it:
+    when Pillow cannot open it, the format comes from its header and the mode
+    is `unknown`.
+    """
+    check = image_lib.check_file(path)
+    if check.format is not None and check.mode is not None:
+        return check.format, check.mode
+    try:
+        header = image_lib.read_header(path)
+    except OSError:
+        header = None
+    return (header.format if header else "unknown"), "unknown"
+
+
+def plan_cache(
+    cache: str, images: int, image_size: tuple[int, int], channels: int, available: int | None
+) -> tuple[str, str]:
+    """The cache to use, and why it is not the one asked for.
+
+    An in-memory cache holds every image decoded as `uint8`; when it would take
+    more than `MEMORY_SHARE` of the available memory, the images are decoded
+    every epoch instead.
+
+    Args:
+        cache: The cache asked for: `memory`, `none` or a file path.
+        images: Images to cache (an upper bound will do).
+        image_size: `(height, width)` of the cached images.
+        channels: Channels of the cached images.
+        available: Bytes of available memory, or `None` when unknown.
+
+    Returns:
+        `(cache, note)`: `cache` itself and an empty note, or `none` and one
+        line saying why.
+    """
+    if cache != "memory" or available is None:
+        return cache, ""
+    height, width = image_size
+    needed = images * height * width * channels
+    if needed <= available * MEMORY_SHARE:
+        return cache, ""
+    return "none", (
+        f"no in-memory cache: {images} images at {height}x{width} would take "
+        f"{needed / 2**30:.1f} GiB of the {available / 2**30:.1f} GiB of memory available, so "
+        "they are decoded every epoch; use a smaller image size or a file cache for speed"
+    )
+
+
+_CGROUP_MEMORY_LIMITS = (
+    "/sys/fs/cgroup/memory.max",  # cgroup v2 ("max" when unlimited)
+    "/sys/fs/cgroup/memory/memory.limit_in_bytes",  # cgroup v1
+)
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available: the system's (`MemAvailable`), within a container's limit.
+
+    Returns:
+        The bytes, or `None` when the system does not say.
+    """
+    available = None
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    if available is None:
+        try:
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, OSError, ValueError):
+            return None
+    for path in _CGROUP_MEMORY_LIMITS:
+        try:
+            with open(path) as handle:
+                available = min(available, int(handle.read()))
+        except (OSError, ValueError):
+            continue
+    return available
 
 
 # --------------------------------------------------------------------------- config checks
@@ -395,6 +501,7 @@ class _Listing:
     splits: dict[str, dict[str, list[str]]]
     split_dirs: dict[str, str]
     ignored: list[dict[str, str]]
+    unused: list[str] = field(default_factory=list)  # folders next to train/, not splits
 
     def class_folder(self, split: str, name: str) -> str:
         folder = name if self.layout == "classes" else f"{self.split_dirs[split]}/{name}"
@@ -423,22 +530,24 @@ def _list_folder(data_dir: str) -> _Listing:
     split_dirs: dict[str, str] = {}
     for name in folders:
         split = _SPLIT_FOLDERS.get(name.lower())
-        if split is None:
+        if split is None or not _is_split_folder(os.path.join(root, name)):
             continue
         if split in split_dirs:
             raise UsageError(
                 f"{root} has both {split_dirs[split]}/ and {name}/; keep one validation folder."
             )
         split_dirs[split] = name
+    unused: list[str] = []
     if "train" in split_dirs:
         layout = "splits"
         for name in folders:
             if name not in split_dirs.values():
+                unused.append(name)
                 ignored.append(
                     {
                         "path": os.path.join(root, name),
                         "reason": "not a split folder (expected train/, val/ or validation/, "
-                        "test/)",
+                        "test/, each holding class sub-folders)",
                     }
                 )
         for name in files:
@@ -456,7 +565,20 @@ def _list_folder(data_dir: str) -> _Listing:
     else:
         layout = "classes"
         splits = {"all": _list_classes(root, ignored)}
-    return _Listing(root, layout, splits, split_dirs, ignored)
+    return _Listing(root, layout, splits, split_dirs, ignored, unused)
+
+
+def _is_split_folder(folder: str) -> bool:
+    """Whether a folder named like a split holds class sub-folders and no images of its own.
+
+    Otherwise it is a class folder that happens to be called `train`, `test`, ...
+    """
+    folders, files = _children(folder, [])
+    for name in files:
+        check = image_lib.check_name(os.path.join(folder, name))
+        if check is None or check.status == "bad":  # an image file, of any type
+            return False
+    return bool(folders)
 
 
 def _children(folder: str, ignored: list[dict[str, str]]) -> tuple[list[str], list[str]]:
@@ -487,6 +609,14 @@ def _list_classes(folder: str, ignored: list[dict[str, str]]) -> dict[str, list[
             for sub in sorted(subfolders):
                 if sub.startswith(".") or sub in _SKIPPED_FOLDERS:
                     ignored.append({"path": os.path.join(parent, sub), "reason": "hidden"})
+                elif os.path.islink(os.path.join(parent, sub)):
+                    ignored.append(
+                        {
+                            "path": os.path.join(parent, sub),
+                            "reason": "link to a folder, not followed; copy or move its "
+                            "images into the class folder",
+                        }
+                    )
                 else:
                     kept.append(sub)
             subfolders[:] = kept
@@ -500,7 +630,6 @@ class _Checked:
     """Every candidate file of a folder after the checks and the decode pass."""
 
     items: list[tuple[str, str, str]]  # (split, class, path), by index
-    checks: dict[int, Any]  # Pillow header checks (every file for `scan`, else failures)
     sizes: dict[int, tuple[int, int] | None]  # usable index -> decoded (height, width)
     overrides: dict[int, bytes]  # index -> Pillow-normalised PNG
     bad: list[dict[str, str]]
@@ -523,16 +652,17 @@ def _check_files(
     interpolation: str,
     max_pixels: int,
     cache: str,
-    inspect: bool = False,
 ) -> _Checked:
     """Checks every file and decodes every usable one with the training decoder.
 
-    Names are checked in Python; headers (`images.check_header`) and pixels
+    Names and headers are checked in Python (`images.quick_check`), pixels
     (`images.decode_and_measure`) in the parallel `tf.data` pass, which with
     `cache` `memory` or a path also fills that cache (`_Checked.cached` reads
     it). Only the files that fail get a closer look with Pillow, for the reason
-    or a normalised copy. `inspect` header-checks every file with Pillow first
-    (for `scan`'s format and mode statistics).
+    or a normalised copy.
+
+    Raises:
+        ZooError: The file cache cannot be written or read.
     """
     import tensorflow as tf
 
@@ -546,14 +676,9 @@ def _check_files(
     ignored: list[dict[str, str]] = []
     converted: list[dict[str, str]] = []
     overrides: dict[int, bytes] = {}
-    checks: dict[int, Any] = {}
     to_decode: list[int] = []
     for index, (_, _, path) in enumerate(items):
-        if inspect:
-            check = image_lib.check_name(path) or image_lib.check_file(path, max_pixels)
-            checks[index] = check
-        else:
-            check = image_lib.quick_check(path, max_pixels)
+        check = image_lib.quick_check(path, max_pixels)
         if check.status == "ok":
             to_decode.append(index)
         elif check.status == "ignored":
@@ -572,17 +697,19 @@ def _check_files(
         lambda index, path: (index, *decode(tf.io.read_file(path))),
         num_parallel_calls=tf.data.AUTOTUNE,
     ).ignore_errors()
-    if cache != "none":  # the sizes are for `scan`, which does not cache
-        main = main.map(lambda index, image, size: (index, image))
-        if cache == "memory":
-            main = main.cache()
-        else:
-            name = _cache_file(cache, items, to_decode, image_size, channels, interpolation)
-            main = main.cache(name)
-    sizes = _drain(main)
+    if cache == "none":  # the sizes are for `scan`, which does not cache
+        sizes = _drain(main)
+    elif cache == "memory":
+        main = main.map(lambda index, image, size: (index, image)).cache()
+        sizes = _drain(main)
+    else:
+        name = _cache_file(cache, items, to_decode, image_size, channels, interpolation)
+        main = main.map(lambda index, image, size: (index, image)).cache(name)
+        with _filling(name):
+            sizes = _drain(main)
     for index in sorted(set(to_decode) - set(sizes)):
         path = items[index][2]
-        check = checks[index] = checks.get(index) or image_lib.check_file(path, max_pixels)
+        check = image_lib.check_file(path, max_pixels)
         if check.status == "bad":
             bad.append({"path": path, "reason": check.reason})
             continue
@@ -607,7 +734,7 @@ def _check_files(
         cached = cached.concatenate(extra) if cached is not None else None
     bad.sort(key=lambda entry: entry["path"])
     converted.sort(key=lambda entry: entry["path"])
-    return _Checked(items, checks, sizes, overrides, bad, ignored, converted, cached)
+    return _Checked(items, sizes, overrides, bad, ignored, converted, cached)
 
 
 _CONVERT = "convert:"  # prefix of `_decode_failure` verdicts that mean "normalise it"
@@ -736,6 +863,48 @@ def _cache_file(
     return f"{cache}-{key}"
 
 
+@contextlib.contextmanager
+def _filling(name: str) -> Iterator[None]:
+    """Holds the lock of the file cache `name` while a dataset fills or reads it.
+
+    TensorFlow writes a cache as `NAME_0.*` files, marked by `NAME_0.lockfile`,
+    and merges them into `NAME.index` and `NAME.data-*` only at the end; a run
+    killed while filling leaves the lockfile behind, and TensorFlow then refuses
+    to fill that cache again. `NAME.lock` is locked with `flock`, which the
+    system releases when its process dies, so the holder knows that any
+    `NAME_0.*` file is a leftover and removes it. A second run that wants the
+    same cache waits for the first, then reads the complete cache.
+
+    Raises:
+        ZooError: The cache cannot be written or read.
+    """
+    import fcntl
+    import glob
+
+    import tensorflow as tf
+
+    fix = "set the data cache to another path, or to none"
+    try:
+        handle = open(f"{name}.lock", "a")
+    except OSError as error:
+        raise ZooError(
+            f"Cannot write the data cache {name}: {error.strerror or error}; {fix}."
+        ) from None
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        if not os.path.exists(f"{name}.index"):
+            for path in glob.glob(f"{glob.escape(name)}_*"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)
+        try:
+            yield
+        except tf.errors.OpError as error:
+            raise ZooError(
+                f"The data cache {name} cannot be used ({image_lib.decoder_message(error)}); "
+                f"delete {name}.* and run again, or {fix}."
+            ) from None
+
+
 def _load_folder(config: DataConfig) -> DataBundle:
     listing = _list_folder(config.data_dir)
     # What the listing alone shows is refused before any file is decoded.
@@ -743,7 +912,15 @@ def _load_folder(config: DataConfig) -> DataBundle:
     for classes in listing.splits.values():
         for name in dropped:
             classes.pop(name, None)
-    cache = str(config.cache)
+    images = sum(
+        image_lib.is_image_name(path)
+        for classes in listing.splits.values()
+        for paths in classes.values()
+        for path in paths
+    )
+    cache, cache_note = plan_cache(
+        str(config.cache), images, config.image_size, config.channels, _available_memory()
+    )
     checked = _check_files(
         listing,
         config.image_size,
@@ -835,6 +1012,8 @@ def _load_folder(config: DataConfig) -> DataBundle:
         channels=config.channels,
         augment=policy.to_dict(),
         dropped_classes=sorted(dropped),
+        cache=cache,
+        cache_note=cache_note,
     )
 
 
@@ -924,16 +1103,20 @@ def _stratified_split(
     val: list[int] = []
     for name, members in by_class.items():
         if len(members) < 2:
-            raise UsageError(
-                f"Class {name!r} has only {len(members)} usable image; a validation split needs "
-                "at least 2 per class: add images, or pass --val-split 0 for no validation."
-            )
+            raise UsageError(_too_few_to_split(name, len(members)) + ".")
         members = list(members)
         random.Random(f"{seed}:{name}").shuffle(members)
         count = min(max(1, round(len(members) * val_split)), len(members) - 1)
         val.extend(members[:count])
         train.extend(members[count:])
     return sorted(train), sorted(val)
+
+
+def _too_few_to_split(name: str, count: int) -> str:
+    return (
+        f"Class {name!r} has only {count} usable image; a validation split needs at least 2 per "
+        "class: add images, or pass --val-split 0 for no validation"
+    )
 
 
 def _label_table(checked: _Checked, class_names: list[str]) -> list[int]:
@@ -1042,6 +1225,11 @@ def _problems(listing: _Listing, counts: dict[str, dict[str, int]]) -> list[str]
     usable = [name for name in classes if any(per.get(name) for per in counts.values())]
     if len(usable) < 2:
         problems.append(f"{len(usable)} class(es) with usable images; training needs at least 2")
+    if listing.layout == "classes" or "val" not in listing.splits:  # training splits train
+        per_class = counts.get("all") or counts.get("train", {})
+        problems.extend(
+            _too_few_to_split(name, count) for name, count in per_class.items() if count == 1
+        )
     return problems
 
 
@@ -1155,7 +1343,10 @@ def _load_tfds(config: DataConfig) -> DataBundle:
             )
             return tf.cast(tf.round(image), tf.uint8), tf.shape(pixels, out_type=tf.int32)[:2]
 
-    cache = str(config.cache)
+    images = sum(info.splits[source].num_examples for source in sources.values())
+    cache, cache_note = plan_cache(
+        str(config.cache), images, config.image_size, config.channels, _available_memory()
+    )
     bad: list[dict[str, str]] = []
     decoded: dict[str, tuple[Any, dict[int, int]]] = {}  # split -> (dataset, index -> label)
     for split, source in sources.items():
@@ -1171,9 +1362,13 @@ def _load_tfds(config: DataConfig) -> DataBundle:
         data = data.ignore_errors()
         if cache == "memory":
             data = data.cache()
-        elif cache != "none":
-            data = data.cache(_tfds_cache_file(cache, builder, source, config))
-        labels = _drain_tfds(data)
+        if cache in CACHE_MODES:
+            labels = _drain_tfds(data)
+        else:
+            name = _tfds_cache_file(cache, builder, source, config)
+            data = data.cache(name)
+            with _filling(name):
+                labels = _drain_tfds(data)
         failed = info.splits[source].num_examples - len(labels)
         if failed > 0:
             bad.append(
@@ -1224,6 +1419,8 @@ def _load_tfds(config: DataConfig) -> DataBundle:
         image_size=config.image_size,
         channels=config.channels,
         augment=policy.to_dict(),
+        cache=cache,
+        cache_note=cache_note,
     )
 
 
@@ -1385,7 +1582,8 @@ def measure_throughput(
 ) -> dict[str, Any]:
     """Images/s of `load_data` against `keras.utils.image_dataset_from_directory`.
 
-    Both read the same folder in the same process for `epochs` epochs, each
+    Both read the same images in the same process for `epochs` epochs (the
+    `train/` folder of a folder with the split layout, else the folder), each
     timed from the call that builds the pipeline to the end of its last epoch:
     the zoo side includes its check pass and cache fill, Keras its file
     listing. Both decode, resize, shuffle and batch every image into `float32`
@@ -1397,8 +1595,9 @@ def measure_throughput(
     reported, which keeps a busy machine's noise out of the ratio.
 
     Args:
-        data_dir: Folder of class sub-folders; `None` writes the built-in
-            shapes set as JPEG files to a temporary folder first (not timed).
+        data_dir: Folder of class sub-folders, or of `train/`, ... folders
+            of them; `None` writes the built-in shapes set as JPEG files to a
+            temporary folder first (not timed).
         epochs: Passes over the data per round.
         image_size: `(height, width)` both pipelines resize to.
         batch_size: Images per batch.
@@ -1410,13 +1609,15 @@ def measure_throughput(
         progress: Called with a line of progress (for stderr), if given.
 
     Returns:
-        `data_dir`, `images` (per epoch), `epochs`, `rounds`, `image_size`,
-        `batch_size`, `zoo` and `keras` (each `pipeline`, `images_per_second`
-        and `seconds` of the median round, `setup_seconds` (building the
-        pipeline: for the zoo its check pass and cache fill) and
-        `epoch_seconds` of that round, and `all_images_per_second`; or
-        `error` when that side stopped on a bad file, as Keras does), and
-        `ratio`: zoo images/s over Keras' images/s (`None` if a side failed).
+        `data_dir`, `read_dir` (the folder both sides read; `None` for the
+        generated one), `images` and `keras_images` (per epoch, of each
+        side), `epochs`, `rounds`, `image_size`, `batch_size`, `zoo` and
+        `keras` (each `pipeline`, `images_per_second` and `seconds` of the
+        median round, `setup_seconds` (building the pipeline: for the zoo
+        its check pass and cache fill) and `epoch_seconds` of that round,
+        and `all_images_per_second`; or `error` when that side stopped on a
+        bad file, as Keras does), and `ratio`: zoo images/s over Keras'
+        images/s (`None` if a side failed).
 
     Raises:
         UsageError: Bad arguments or data (as `load_data`).
@@ -1449,7 +1650,9 @@ def measure_throughput(
                 )
             )
         else:
-            _list_folder(folder)  # the usual one-line errors for a bad folder
+            listing = _list_folder(folder)  # the usual one-line errors for a bad folder
+            if listing.layout == "splits":  # both sides read train/ as class folders
+                folder = os.path.join(folder, listing.split_dirs["train"])
         for parent, _, filenames in os.walk(folder):
             for filename in filenames:
                 with open(os.path.join(parent, filename), "rb") as handle:
@@ -1516,7 +1719,9 @@ def measure_throughput(
     report: dict[str, Any] = {
         "data_dir": data_dir
         or f"generated: {classes} classes x {images_per_class} {source_size}px JPEG files",
+        "read_dir": folder if data_dir is not None else None,
         "images": results["zoo"][0]["images"] if results["zoo"] else None,
+        "keras_images": results["keras"][0]["images"] if results["keras"] else None,
         "epochs": epochs,
         "rounds": rounds,
         "image_size": list(size),
@@ -1541,7 +1746,6 @@ def measure_throughput(
             "epoch_seconds": median["epoch_seconds"],
             "all_images_per_second": speeds,
         }
-    report["keras_images"] = results["keras"][0]["images"] if results["keras"] else None
     report["ratio"] = (
         None
         if failed

@@ -74,6 +74,23 @@ def test_check_split_layout_counts_per_split(tmp_path):
     assert "train" in text and "val" in text
 
 
+def test_check_text_names_folders_next_to_train_that_are_not_used(tmp_path):
+    _folder(tmp_path / "d" / "train", {"a": 2, "b": 2})
+    _folder(tmp_path / "d", {"c": 2})
+    result = CliRunner().invoke(data_group, ["check", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.output
+    assert "folders not used (only train/, val/" in result.stdout
+    assert "are read): c/\n" in result.stdout
+
+
+def test_check_text_says_which_class_is_too_small_to_split(tmp_path):
+    root = _folder(tmp_path / "d", {"cat": 3, "dog": 1})
+    result = CliRunner().invoke(data_group, ["check", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "training would refuse" in result.stdout
+    assert "Class 'dog' has only 1 usable image" in result.stdout
+
+
 def test_check_max_pixels(tmp_path):
     root = _folder(tmp_path / "d", {"a": 1, "b": 1})
     result = CliRunner().invoke(data_group, ["check", str(root), "--max-pixels", "100", "--json"])
@@ -123,6 +140,7 @@ def test_bench_data_generates_a_folder_and_prints_a_table():
     args += ["--source-size", "32"]
     result = CliRunner().invoke(bench_data_command, args)
     assert result.exit_code == 0, result.output
+    assert "40 images (zoo), 40 images (keras) from generated" in result.stdout
     assert "| zoo: recipes.data.load_data" in result.stdout
     assert "| keras: keras.utils.image_dataset_from_directory" in result.stdout
     assert "speed-up" in result.stdout

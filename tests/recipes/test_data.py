@@ -7,11 +7,11 @@ import os
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from recipes import data as data_lib
-from recipes.data import DataConfig, load_data, scan
-from zoo.errors import UnknownNameError, UsageError
+from recipes.data import DataConfig, load_data, plan_cache, scan
+from zoo.errors import UnknownNameError, UsageError, ZooError
 
 SIZE = (16, 16)
 COLOURS = {"blue": (20, 40, 230), "green": (30, 200, 40), "red": (220, 30, 30)}
@@ -78,6 +78,19 @@ def _add_hostile(folder):
         "converted": {"palette.bmp"},
         "ignored": {"notes.txt", ".DS_Store"},
     }
+
+
+def _bad_crc_png(path):
+    """A PNG whose tEXt chunk has a wrong checksum: Pillow refuses it, TensorFlow reads it."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "hello")
+    buffer = io.BytesIO()
+    _image(COLOURS["red"]).save(buffer, "PNG", pnginfo=info)
+    contents = bytearray(buffer.getvalue())
+    chunk = contents.find(b"tEXt")
+    length = int.from_bytes(contents[chunk - 4 : chunk], "big")
+    contents[chunk + 4 + length] ^= 0xFF  # first byte of the chunk's CRC
+    path.write_bytes(bytes(contents))
 
 
 def _count(dataset):
@@ -194,6 +207,45 @@ def test_train_folder_alone_is_split_like_class_folders(tmp_path):
     assert bundle.test is None
 
 
+@pytest.mark.parametrize("name", ["train", "Test", "VAL", "validation"])
+def test_a_class_folder_named_like_a_split_is_a_class(tmp_path, name):
+    root = _folder(tmp_path / "d", {"bus": 3, "car": 3, name: 3})
+    bundle = load_data(_config(root, val_split=0))
+    assert bundle.layout == "classes"
+    assert bundle.class_names == sorted(["bus", "car", name])
+    assert bundle.counts["train"][name] == 3
+
+
+def test_a_train_folder_with_images_of_its_own_is_a_class(tmp_path):
+    root = _folder(tmp_path / "d", {"bus": 2, "car": 2, "train": 2})
+    _folder(root / "train", {"old": 2})  # a sub-folder of the class, found recursively
+    bundle = load_data(_config(root, val_split=0))
+    assert bundle.layout == "classes" and bundle.counts["train"]["train"] == 4
+
+
+def test_split_layout_lists_folders_next_to_train_as_unused(tmp_path):
+    root = tmp_path / "d"
+    _folder(root / "train", {"a": 2, "b": 2})
+    _folder(root / "val", {"a": 1, "b": 1})
+    _folder(root, {"stray": 2})
+    _folder(root / "test", {})
+    _image(COLOURS["red"]).save(root / "test" / "loose.png")  # images, no class folders
+    report = scan(str(root))
+    assert report["layout"] == "splits" and report["classes"] == ["a", "b"]
+    assert report["unused_folders"] == ["stray", "test"]
+    assert load_data(_config(root)).test is None
+
+
+def test_links_to_folders_inside_a_class_are_listed_as_ignored(tmp_path):
+    root = _folder(tmp_path / "d", {"a": 2, "b": 2})
+    elsewhere = _folder(tmp_path / "elsewhere", {"more": 2}) / "more"
+    os.symlink(elsewhere, root / "a" / "linked", target_is_directory=True)
+    bundle = load_data(_config(root, val_split=0))
+    assert bundle.counts["train"] == {"a": 2, "b": 2}
+    reasons = {entry["path"]: entry["reason"] for entry in bundle.ignored}
+    assert "not followed" in reasons[str(root / "a" / "linked")]
+
+
 def test_val_split_zero_gives_no_validation(tmp_path):
     bundle = load_data(_config(_folder(tmp_path / "d"), val_split=0))
     assert bundle.val is None and sum(bundle.counts["train"].values()) == 15
@@ -214,6 +266,62 @@ def test_cache_modes_give_the_same_images(tmp_path, cache):
         _image(COLOURS["red"], seed=99).save(root / "red" / "red_0.png")
         load_data(_config(root, cache=setting))
         assert len(os.listdir(tmp_path / "cache")) > len(written)
+
+
+def test_a_file_cache_left_half_written_by_a_killed_run_is_refilled(tmp_path):
+    root = _folder(tmp_path / "d")
+    cache = tmp_path / "cache"
+    setting = str(cache) + os.sep
+    reference = _batches(load_data(_config(root, shuffle=False, cache=setting)).train)[0]
+    (index,) = cache.glob("zoo-data-*.index")
+    name = index.name.removesuffix(".index")
+    for path in cache.glob(f"{name}.*"):  # the complete cache goes ...
+        path.unlink()
+    # ... and what TensorFlow leaves when its process dies while filling stays.
+    (cache / f"{name}_0.lockfile").write_text("Created at: 1700000000")
+    (cache / f"{name}_0.data-00000-of-00001.tempstate123").write_bytes(b"partial")
+    bundle = load_data(_config(root, shuffle=False, cache=setting))
+    assert bundle.cache == setting
+    assert np.array_equal(_batches(bundle.train)[0], reference)
+    assert not list(cache.glob(f"{name}_*"))
+    assert (cache / f"{name}.index").is_file()
+
+
+def test_a_broken_file_cache_is_one_line(tmp_path):
+    root = _folder(tmp_path / "d")
+    cache = tmp_path / "cache"
+    load_data(_config(root, cache=str(cache) + os.sep))
+    (index,) = cache.glob("zoo-data-*.index")
+    index.write_bytes(b"not a cache index")
+    with pytest.raises(ZooError) as caught:
+        load_data(_config(root, cache=str(cache) + os.sep))
+    message = str(caught.value)
+    assert "\n" not in message and "data cache" in message and "to none" in message
+
+
+def test_plan_cache_keeps_memory_only_when_it_fits():
+    gib = 2**30
+    # 60,000 images at 224x224x3 take 8.4 GiB.
+    assert plan_cache("memory", 60_000, (224, 224), 3, 64 * gib) == ("memory", "")
+    cache, note = plan_cache("memory", 60_000, (224, 224), 3, 16 * gib)
+    assert cache == "none"
+    assert "8.4 GiB of the 16.0 GiB" in note and "decoded every epoch" in note
+    assert plan_cache("memory", 60_000, (32, 32), 3, 16 * gib) == ("memory", "")
+    assert plan_cache("memory", 10**9, (224, 224), 3, None) == ("memory", "")
+    assert plan_cache("/tmp/cache", 10**9, (224, 224), 3, gib) == ("/tmp/cache", "")
+    assert plan_cache("none", 1, (8, 8), 1, 0) == ("none", "")
+
+
+def test_memory_cache_too_big_for_memory_falls_back_to_no_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(data_lib, "_available_memory", lambda: 2 * 15 * 16 * 16 * 3 - 1)
+    root = _folder(tmp_path / "d")
+    bundle = load_data(_config(root, val_split=0.2))
+    assert bundle.cache == "none" and "no in-memory cache" in bundle.cache_note
+    assert bundle.summary()["cache"] == "none"
+    assert _count(bundle.train) == 12 and _count(bundle.val) == 3
+    monkeypatch.setattr(data_lib, "_available_memory", lambda: 2 * 15 * 16 * 16 * 3)
+    fits = load_data(_config(root))
+    assert fits.cache == "memory" and fits.cache_note == ""
 
 
 def test_grayscale_and_sizes(tmp_path):
@@ -459,10 +567,44 @@ def test_scan_reports_what_check_shows(tmp_path):
 
 
 def test_scan_flat_layout_counts_per_class(tmp_path):
-    report = scan(str(_folder(tmp_path / "d", {"a": 2, "b": 1})))
-    assert report["counts"] == {"a": 2, "b": 1} and report["problems"] == []
+    report = scan(str(_folder(tmp_path / "d", {"a": 3, "b": 2})))
+    assert report["counts"] == {"a": 3, "b": 2} and report["problems"] == []
     with pytest.raises(UsageError, match="not found"):
         scan(str(tmp_path / "missing"))
+
+
+def test_scan_and_training_agree_on_a_file_pillow_refuses(tmp_path):
+    root = _folder(tmp_path / "d", {"a": 2, "b": 2})
+    _bad_crc_png(root / "a" / "bad_crc.png")
+    report = scan(str(root))
+    bundle = load_data(_config(root, val_split=0))
+    assert report["counts"] == bundle.counts["train"] == {"a": 3, "b": 2}
+    assert report["bad"] == bundle.bad == []
+    assert report["images"]["formats"] == {"PNG": 5}
+    assert report["images"]["modes"] == {"RGB": 4, "unknown": 1}
+
+
+def test_scan_lists_classes_too_small_to_split(tmp_path):
+    root = _folder(tmp_path / "d", {"a": 3, "b": 1})
+    (root / "b" / "broken.png").write_bytes(b"")
+    report = scan(str(root))
+    with pytest.raises(UsageError) as caught:
+        load_data(_config(root))
+    assert report["problems"] == [str(caught.value).removesuffix(".")]
+    assert "Class 'b' has only 1 usable image" in report["problems"][0]
+    split = tmp_path / "s"
+    _folder(split / "train", {"a": 3, "b": 1})
+    _folder(split / "val", {"a": 1, "b": 1})
+    assert scan(str(split))["problems"] == []  # val/ given: train/ is not split
+
+
+def test_measure_throughput_reads_train_of_the_split_layout_on_both_sides(tmp_path):
+    root = tmp_path / "d"
+    _folder(root / "train", {"a": 3, "b": 3})
+    _folder(root / "val", {"a": 2, "b": 2})
+    report = data_lib.measure_throughput(str(root), epochs=1, rounds=1, image_size=16)
+    assert report["images"] == report["keras_images"] == 6
+    assert report["read_dir"] == str(root / "train")
 
 
 def test_the_training_decoder_is_the_check_decoder(tmp_path, monkeypatch):
