@@ -224,7 +224,9 @@ def serve_command(model_dir: str, port: int, host: str, quiet: bool) -> None:
 
     Answers GET /v1/models/NAME, GET /v1/models/NAME/metadata and
     POST /v1/models/NAME[/versions/V]:predict, so TF Serving clients work
-    unchanged. For production use the tensorflow/serving container.
+    unchanged. As TF Serving does by default, only the highest version is
+    served, including one exported while the server runs. For production use
+    the tensorflow/serving container.
     """
     from recipes.serve import make_server
 

@@ -19,14 +19,18 @@ names are read in the graph from the `class_names.txt` asset.
 Everything is written to a hidden temporary directory next to the target,
 checked against the Keras model, and only then renamed into place, so a
 half-written version never appears to TF Serving (which ignores names that are
-not integers). `--format tflite` and `--format onnx` add `model.tflite` or
-`model.onnx` (probabilities only) to the same version directory.
+not integers). Without an explicit version, that rename also claims the
+version: when a concurrent export takes the number first, the next free one is
+used, so concurrent exports of one name all succeed. `--format tflite` and
+`--format onnx` add `model.tflite` or `model.onnx` (probabilities only) to the
+same version directory.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import os
 import re
 import shutil
@@ -47,6 +51,9 @@ IMAGES_SIGNATURE = "serving_images"
 UINT8_SIGNATURE = "serving_images_uint8"
 TFLITE_FILE = "model.tflite"
 ONNX_FILE = "model.onnx"
+_EXTRA_FILES = {"tflite": TFLITE_FILE, "onnx": ONNX_FILE}
+# What rename(2) reports when the target is a directory that is not empty.
+_TAKEN = (errno.EEXIST, errno.ENOTEMPTY)
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -91,7 +98,8 @@ def export_model(
         path: A run directory or a `.keras` file.
         out: Directory holding one sub-directory per model name.
         name: Model name (default: the run directory's or file's name).
-        version: Version number (default: one more than the highest present, or 1).
+        version: Version number (default: the next free one, one more than the
+            highest present when the finished export is moved into place).
         format: `savedmodel`, `tflite` or `onnx`; the last two also write the
             SavedModel they are made from.
         overwrite: Replace an existing version instead of refusing.
@@ -108,7 +116,8 @@ def export_model(
     Raises:
         UsageError: Bad model path, name, version or format, an existing version
             without `overwrite`, or a missing optional dependency.
-        ZooError: The export differs from the Keras model by more than `tolerance`.
+        ZooError: The export differs from the Keras model by more than `tolerance`,
+            or cannot be moved into place.
     """
     started = time.perf_counter()
     if format not in FORMATS:
@@ -132,26 +141,21 @@ def export_model(
             raise UsageError(f"Class name {class_name!r} contains a line break; rename it.")
 
     model_root = Path(out) / name
-    if version is None:
-        version = (list_versions(model_root) or [0])[-1] + 1
-    target = model_root / str(version)
-    _refuse_existing(target, overwrite)
+    if version is not None:
+        _refuse_existing(model_root / str(version), overwrite)
     created_root = not model_root.exists()
     model_root.mkdir(parents=True, exist_ok=True)
-    staging = model_root / f".tmp-{version}-{uuid.uuid4().hex[:8]}"
+    staging = model_root / f".tmp-{uuid.uuid4().hex[:8]}"
     try:
         top_k = min(top_k, trained.num_classes)
         _write_saved_model(trained, staging, top_k)
         sample = _sample_images(trained, samples)
         expected = _keras_probabilities(trained, sample)
         checks = {"savedmodel": _check_saved_model(staging, sample, expected, trained)}
-        files = {"savedmodel": str(target)}
         if format == "tflite":
             checks["tflite"] = _write_tflite(trained, staging / TFLITE_FILE, sample, expected)
-            files["tflite"] = str(target / TFLITE_FILE)
         elif format == "onnx":
             checks["onnx"] = _write_onnx(trained, staging / ONNX_FILE, sample, expected)
-            files["onnx"] = str(target / ONNX_FILE)
         for kind, check in checks.items():
             worst = max(value for key, value in check.items() if key.startswith("max_abs_diff"))
             if not worst <= tolerance:
@@ -159,19 +163,28 @@ def export_model(
                     f"The {kind} export differs from the Keras model by {worst:.3g} "
                     f"(tolerance {tolerance:g}); nothing was written."
                 )
-        _move_into_place(staging, target, overwrite)
+        if version is None:
+            target = _claim_next_version(staging, model_root)
+        else:
+            target = model_root / str(version)
+            _move_into_place(staging, target, overwrite)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-        if created_root and not any(model_root.iterdir()):
-            model_root.rmdir()
+        if created_root:
+            with contextlib.suppress(OSError):  # kept while it holds anything
+                model_root.rmdir()
+
+    files = {"savedmodel": str(target)}
+    if format != "savedmodel":
+        files[format] = str(target / _EXTRA_FILES[format])
 
     outputs = ["probabilities", "classes", "top_k_classes", "top_k_probabilities"]
     height, width = trained.image_size
     image_shape = [None, height, width, trained.channels]
     return {
         "name": name,
-        "version": version,
+        "version": int(target.name),
         "path": str(target),
         "format": format,
         "model": str(trained.source),
@@ -211,7 +224,25 @@ def _refuse_existing(target: Path, overwrite: bool) -> None:
         )
 
 
+def _claim_next_version(staging: Path, model_root: Path) -> Path:
+    """Renames `staging` to the next free version and returns that version's directory.
+
+    The rename is the claim: it fails when a concurrent export has just taken
+    the number, and the following one is tried.
+    """
+    while True:
+        target = model_root / str((list_versions(model_root) or [0])[-1] + 1)
+        try:
+            os.rename(staging, target)
+        except OSError as error:
+            if error.errno in _TAKEN:
+                continue  # the version now exists, so the next listing goes past it
+            raise ZooError(f"Cannot move the export into {target}: {error.strerror}.") from None
+        return target
+
+
 def _move_into_place(staging: Path, target: Path, overwrite: bool) -> None:
+    """Renames `staging` to the requested version, replacing it only with `overwrite`."""
     if target.exists():
         _refuse_existing(target, overwrite)
         retired = target.with_name(f".old-{target.name}-{uuid.uuid4().hex[:8]}")
@@ -221,10 +252,10 @@ def _move_into_place(staging: Path, target: Path, overwrite: bool) -> None:
         return
     try:
         os.rename(staging, target)
-    except OSError:  # another export took this version meanwhile
-        raise ZooError(
-            f"{target} was created by another process during the export; run it again."
-        ) from None
+    except OSError as error:
+        if error.errno in _TAKEN:  # a concurrent export took this version meanwhile
+            _refuse_existing(target, overwrite)
+        raise ZooError(f"Cannot move the export into {target}: {error.strerror}.") from None
 
 
 def _signature_functions(trained: TrainedModel, names_table: Any, top_k: int) -> dict[str, Any]:

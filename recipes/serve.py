@@ -10,12 +10,18 @@ TensorFlow, so client code written for TF Serving runs unchanged against it:
   `{"inputs": ...}` (columnar, answered with `outputs`); binary strings as
   `{"b64": "..."}`.
 
-Like TF Serving it serves the highest version by default and notices versions
-exported while it runs; older versions are loaded when a request names them.
-Bad requests, including image bytes that do not decode, get HTTP 400 and
-`{"error": "..."}`, and the server keeps serving. It is meant for development
-and tests on a loopback address; use the `tensorflow/serving` container in
-production.
+Versions follow TF Serving's default version policy (the latest one): only the
+highest version on disk is served, and a version exported while the server runs
+replaces the one before it. A request naming another version gets 404
+(`Servable not found for request: Specific(NAME, V)`); the status lists the
+served version as `AVAILABLE` and the versions it replaced as `END`.
+
+Request bodies come with a `Content-Length` or `Transfer-Encoding: chunked`.
+Bad requests, including image bytes that do not decode and values of an integer
+input (`serving_images_uint8`) that are not JSON integers in its range (`1.7`,
+`3.0`, `256`), get HTTP 400 and `{"error": "..."}`, and the server keeps
+serving. It is meant for development and tests on a loopback address; use the
+`tensorflow/serving` container in production.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ from recipes.export import DEFAULT_SIGNATURE, list_versions
 from zoo.errors import UsageError
 
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
+_MAX_CHUNK_LINE = 4096  # a chunk-size line with its extensions, or a trailer field
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _ROUTE = re.compile(
     r"^/v1/models/(?P<name>[^/:]+)"
     r"(?:/versions/(?P<version>[0-9]+)|/labels/(?P<label>[^/:]+))?"
@@ -51,7 +59,7 @@ class RequestError(Exception):
 
 
 class ServedModel:
-    """The versions of one exported model, loaded on first use.
+    """The latest version of one exported model, loaded on first use.
 
     Args:
         base_dir: `saved_models/NAME`, holding integer-named version directories.
@@ -78,7 +86,9 @@ class ServedModel:
                 f"{self.base_dir} holds no model version (integer-named SavedModel "
                 f"directories); {hint}."
             )
-        self._loaded: dict[int, Any] = {}
+        self._version = 0  # the served version; 0 until one is loaded
+        self._model: Any = None
+        self._ended: set[int] = set()  # versions the served one replaced
         self._lock = threading.Lock()
 
     def latest_version(self) -> int:
@@ -89,49 +99,67 @@ class ServedModel:
         return versions[-1]
 
     def get(self, version: int | None = None) -> tuple[int, Any]:
-        """A loaded version (`None`: the latest), loading it if needed.
+        """The latest version and its loaded SavedModel, loading it when it is new.
+
+        Args:
+            version: The version a request names; only the latest is served.
 
         Raises:
-            RequestError: No such version, or it fails to load.
+            RequestError: `version` is not the latest, or the latest fails to load.
         """
         import tensorflow as tf
 
-        if version is None:
-            version = self.latest_version()
         with self._lock:
-            if version not in self._loaded:
-                directory = self.base_dir / str(version)
+            latest = self.latest_version()
+            if version is not None and version != latest:
+                raise RequestError(
+                    HTTPStatus.NOT_FOUND,
+                    f"Servable not found for request: Specific({self.name}, {version})",
+                )
+            if latest != self._version:
+                directory = self.base_dir / str(latest)
                 if not (directory / "saved_model.pb").is_file():
                     raise RequestError(
                         HTTPStatus.NOT_FOUND,
-                        f"Servable not found for request: Specific({self.name}, {version})",
+                        f"Servable not found for request: Specific({self.name}, {latest})",
                     )
                 try:
-                    self._loaded[version] = tf.saved_model.load(str(directory))
+                    model = tf.saved_model.load(str(directory))
                 except Exception as error:  # noqa: BLE001  (reported to the client)
                     raise RequestError(
                         HTTPStatus.INTERNAL_SERVER_ERROR,
-                        f"Version {version} of {self.name} failed to load: {_first_line(error)}",
+                        f"Version {latest} of {self.name} failed to load: {_first_line(error)}",
                     ) from None
-            return version, self._loaded[version]
+                if self._version:
+                    self._ended.add(self._version)
+                self._ended.discard(latest)
+                self._version, self._model = latest, model
+            return self._version, self._model
 
     def status(self, version: int | None) -> dict[str, Any]:
-        """The `GET /v1/models/NAME[/versions/V]` answer."""
+        """The `GET /v1/models/NAME[/versions/V]` answer.
+
+        Raises:
+            RequestError: `version` is neither served nor replaced while serving (404).
+        """
+        self.get()
+        with self._lock:
+            states = dict.fromkeys(self._ended, "END")
+            states[self._version] = "AVAILABLE"
         if version is not None:
-            self.get(version)
-            versions = [version]
-        else:
-            self.get()
-            with self._lock:
-                versions = sorted(self._loaded, reverse=True)
+            if version not in states:
+                raise RequestError(
+                    HTTPStatus.NOT_FOUND, f"Could not find version {version} of model {self.name}"
+                )
+            states = {version: states[version]}
         return {
             "model_version_status": [
                 {
                     "version": str(number),
-                    "state": "AVAILABLE",
+                    "state": state,
                     "status": {"error_code": "OK", "error_message": ""},
                 }
-                for number in versions
+                for number, state in sorted(states.items(), reverse=True)
             ]
         }
 
@@ -206,6 +234,13 @@ class ServedModel:
         if len(values) == 1:
             return {"outputs": next(iter(values.values()))}
         return {"outputs": values}
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise RequestError(HTTPStatus.BAD_REQUEST, f"JSON Parse error: {error}") from None
 
 
 def _first_line(error: Any, limit: int = 300) -> str:
@@ -284,6 +319,8 @@ def _to_tensor(name: str, value: Any, spec: Any) -> Any:
     import numpy as np
     import tensorflow as tf
 
+    if spec.dtype.is_integer:
+        _check_integers(name, value, spec.dtype)
     try:
         if spec.dtype == tf.string:
             array = np.array(_decode_strings(value), dtype=object)
@@ -303,6 +340,22 @@ def _to_tensor(name: str, value: Any, spec: Any) -> Any:
             f"Input '{name}' has shape {list(array.shape)}, the signature expects {expected}",
         )
     return tf.constant(array, dtype=spec.dtype)
+
+
+def _check_integers(name: str, value: Any, dtype: Any) -> None:
+    """Refuses values an integer input would change: fractions, booleans, out of range."""
+    low, high = dtype.min, dtype.max
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list):
+            pending.extend(reversed(item))
+        elif type(item) is not int or not low <= item <= high:
+            raise RequestError(
+                HTTPStatus.BAD_REQUEST,
+                f"Input '{name}' takes integers from {low} to {high} ({dtype.name}); "
+                f"received {_first_line(json.dumps(item))}",
+            )
 
 
 def _to_json(name: str, array: Any) -> Any:
@@ -336,34 +389,32 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         try:
-            status, document = HTTPStatus.OK, self._answer(method)
+            body = self._read_body()
+            status, document = HTTPStatus.OK, self._answer(method, body)
         except RequestError as error:
             status, document = error.status, {"error": str(error)}
         except Exception as error:  # noqa: BLE001  (the server must keep serving)
             status, document = HTTPStatus.INTERNAL_SERVER_ERROR, {"error": _first_line(error)}
-        body = json.dumps(document, indent=1).encode("utf-8")
+        answer = json.dumps(document, indent=1).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(len(answer)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(body)
+        self.wfile.write(answer)
 
-    def _answer(self, method: str) -> dict[str, Any]:
+    def _answer(self, method: str, body: bytes) -> dict[str, Any]:
         model = self.server.model
-        if method == "GET":
-            self._discard_body()  # keeps a kept-alive connection in step
         match = _ROUTE.match(self.path.split("?", 1)[0])
         if match is None:
-            self._discard_body()
             raise RequestError(HTTPStatus.NOT_FOUND, f"Malformed request: {method} {self.path}")
         name, action = match["name"], match["action"] or ""
         version = int(match["version"]) if match["version"] else None
         if name != model.name:
-            self._discard_body()
             spec = f"Specific({name}, {version})" if version else f"Latest({name})"
             raise RequestError(HTTPStatus.NOT_FOUND, f"Servable not found for request: {spec}")
         if match["label"]:
-            self._discard_body()
             raise RequestError(
                 HTTPStatus.NOT_FOUND, f"Unrecognized servable version label: {match['label']}"
             )
@@ -372,8 +423,7 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "GET" and action == "/metadata":
             return model.metadata(version)
         if method == "POST" and action == ":predict":
-            return model.predict(self._json_body(), version)
-        self._discard_body()
+            return model.predict(_parse_json(body), version)
         if method == "POST" and action in (":classify", ":regress"):
             raise RequestError(
                 HTTPStatus.BAD_REQUEST,
@@ -381,32 +431,75 @@ class _Handler(BaseHTTPRequestHandler):
             )
         raise RequestError(HTTPStatus.NOT_FOUND, f"Malformed request: {method} {self.path}")
 
+    def _read_body(self) -> bytes:
+        """The request body, sent with a Content-Length or chunked.
+
+        Every request's body is read, whatever the route, so that the next
+        request on a kept-alive connection starts where this one ends.
+
+        Raises:
+            RequestError: The body is malformed, too large or in an unsupported
+                transfer coding; the connection is then closed after the answer,
+                since where the next request starts is unknown.
+        """
+        try:
+            coding = self.headers.get("Transfer-Encoding")
+            if coding is None:
+                return self.rfile.read(self._content_length())
+            if coding.strip().lower() != "chunked":
+                raise RequestError(
+                    HTTPStatus.NOT_IMPLEMENTED,
+                    f"Transfer-Encoding {coding!r} is not supported; send the body chunked "
+                    "or with a Content-Length",
+                )
+            return self._read_chunked()
+        except RequestError:
+            self.close_connection = True
+            raise
+
     def _content_length(self) -> int:
         try:
-            return max(0, int(self.headers.get("Content-Length") or 0))
+            length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
-            raise RequestError(HTTPStatus.BAD_REQUEST, "Bad Content-Length header") from None
-
-    def _discard_body(self) -> None:
-        length = self._content_length()
-        if 0 < length <= MAX_REQUEST_BYTES:
-            self.rfile.read(length)
-        elif length:
-            self.close_connection = True
-
-    def _json_body(self) -> Any:
-        length = self._content_length()
+            length = -1
+        if length < 0:
+            raise RequestError(HTTPStatus.BAD_REQUEST, "Bad Content-Length header")
         if length > MAX_REQUEST_BYTES:
-            self.close_connection = True
             raise RequestError(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                 f"Request body of {length} bytes exceeds {MAX_REQUEST_BYTES} bytes",
             )
-        raw = self.rfile.read(length)
-        try:
-            return json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise RequestError(HTTPStatus.BAD_REQUEST, f"JSON Parse error: {error}") from None
+        return length
+
+    def _read_chunked(self) -> bytes:
+        body = bytearray()
+        while True:
+            size_field = self._chunked_line().split(b";", 1)[0].strip()  # drops extensions
+            if not _CHUNK_SIZE.fullmatch(size_field):
+                raise RequestError(HTTPStatus.BAD_REQUEST, "Malformed chunk size in the body")
+            size = int(size_field, 16)
+            if size == 0:
+                break
+            if len(body) + size > MAX_REQUEST_BYTES:
+                raise RequestError(
+                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                    f"Chunked request body exceeds {MAX_REQUEST_BYTES} bytes",
+                )
+            chunk = self.rfile.read(size)
+            if len(chunk) < size or self._chunked_line().strip():
+                raise RequestError(
+                    HTTPStatus.BAD_REQUEST, "A chunk of the body does not match its size"
+                )
+            body += chunk
+        while self._chunked_line().strip():  # trailer fields, which carry nothing needed
+            pass
+        return bytes(body)
+
+    def _chunked_line(self) -> bytes:
+        line = self.rfile.readline(_MAX_CHUNK_LINE + 1)
+        if len(line) > _MAX_CHUNK_LINE or not line.endswith(b"\n"):
+            raise RequestError(HTTPStatus.BAD_REQUEST, "Malformed chunked request body")
+        return line
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         self.server.log(f"{self.address_string()} {format % args}")

@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -159,6 +160,67 @@ def test_versions_overwrite_and_refusal(exported, tmp_path):
     assert again["version"] == 2 and not marker.exists()
     assert list_versions(out / "pets") == [1, 2]
     assert sorted(p.name for p in (out / "pets").iterdir()) == ["1", "2"]
+
+
+def test_concurrent_exports_without_version_both_succeed(exported, tmp_path, monkeypatch):
+    import recipes.export as export
+
+    # Both exports list the versions before either claims one, so both try version 1.
+    listed = threading.Barrier(2, timeout=120)
+    waited = threading.local()
+    list_versions_now = export.list_versions
+
+    def list_versions_in_step(model_root):
+        versions = list_versions_now(model_root)
+        if not getattr(waited, "once", False):
+            waited.once = True
+            listed.wait()
+        return versions
+
+    monkeypatch.setattr(export, "list_versions", list_versions_in_step)
+    run, out = exported["root"] / "runs" / "shapes", tmp_path / "models"
+    results, errors = [], []
+
+    def export_once():
+        try:
+            results.append(export_model(run, out=out, name="pets", samples=1))
+        except Exception as error:  # noqa: BLE001  (reported by the assertion below)
+            errors.append(error)
+
+    threads = [threading.Thread(target=export_once) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors, errors
+    assert sorted(result["version"] for result in results) == [1, 2]
+    assert sorted(p.name for p in (out / "pets").iterdir()) == ["1", "2"]
+    for result in results:
+        assert Path(result["path"]) == out / "pets" / str(result["version"])
+        loaded = tf.saved_model.load(result["path"])
+        probabilities = loaded.signatures["serving_images"](
+            images=tf.constant(exported["images"], tf.float32)
+        )["probabilities"]
+        np.testing.assert_allclose(probabilities.numpy(), exported["expected"], atol=1e-5)
+
+
+def test_explicit_version_taken_during_the_export_is_refused(exported, tmp_path, monkeypatch):
+    import recipes.export as export
+
+    out = tmp_path / "models"
+    write_saved_model = export._write_saved_model
+
+    def a_concurrent_export_takes_version_1(trained, directory, top_k):
+        write_saved_model(trained, directory, top_k)
+        (out / "pets" / "1").mkdir()
+        (out / "pets" / "1" / "saved_model.pb").write_bytes(b"other")
+
+    monkeypatch.setattr(export, "_write_saved_model", a_concurrent_export_takes_version_1)
+    run = exported["root"] / "runs" / "shapes"
+    with pytest.raises(UsageError, match="already exists; pass --overwrite"):
+        export_model(run, out=out, name="pets", version=1, samples=1)
+    assert sorted(p.name for p in (out / "pets").iterdir()) == ["1"]
+    assert (out / "pets" / "1" / "saved_model.pb").read_bytes() == b"other"
 
 
 def test_failed_check_leaves_nothing(exported, tmp_path, monkeypatch):

@@ -2,6 +2,7 @@ import base64
 import io
 import json
 import shutil
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -43,6 +44,9 @@ def server(tmp_path_factory):
     host, port = server.server_address[:2]
     yield {
         "base": f"http://{host}:{port}/v1/models/pets",
+        "host": host,
+        "port": port,
+        "path": "/v1/models/pets",
         "images": images,
         "expected": expected,
         "model_dir": root / "saved_models" / "pets",
@@ -171,13 +175,111 @@ def test_unknown_model_is_404(server):
     assert "Servable not found" in answer["error"]
 
 
-def test_new_version_is_picked_up(server):
+def raw_request(host, port, head, body=b""):
+    """Sends `head` (request line and headers) and `body`; returns a socket and its reader."""
+    sock = socket.create_connection((host, port), timeout=TIMEOUT)
+    sock.sendall(head.replace(b"\n", b"\r\n") + b"\r\n" + body)
+    return sock, sock.makefile("rb")
+
+
+def read_response(stream):
+    status = int(stream.readline().split()[1])
+    headers = {}
+    while line := stream.readline().strip():
+        key, value = line.decode("latin-1").split(":", 1)
+        headers[key.strip().lower()] = value.strip()
+    return status, headers, json.loads(stream.read(int(headers["content-length"])))
+
+
+def chunked(body, size=1000):
+    pieces = [body[start : start + size] for start in range(0, len(body), size)]
+    encoded = b"".join(b"%x;piece=yes\r\n%s\r\n" % (len(piece), piece) for piece in pieces)
+    return encoded + b"0\r\nX-Checksum: none\r\n\r\n"
+
+
+def test_chunked_predict_keeps_the_connection_in_step(server):
+    images = server["images"][:2]
+    body = json.dumps({"signature_name": "serving_images_uint8", "instances": images.tolist()})
+    host, port, path = server["host"], server["port"], server["path"].encode()
+    head = b"POST %s:predict HTTP/1.1\nHost: test\nTransfer-Encoding: chunked\n" % path
+    sock, stream = raw_request(host, port, head, chunked(body.encode()))
+    with sock, stream:
+        status, headers, answer = read_response(stream)
+        assert status == 200, answer
+        assert "connection" not in headers
+        probabilities = [p["probabilities"] for p in answer["predictions"]]
+        np.testing.assert_allclose(probabilities, server["expected"][:2], atol=1e-5)
+        sock.sendall(b"GET %s HTTP/1.1\r\nHost: test\r\n\r\n" % path)
+        status, _, answer = read_response(stream)
+        assert status == 200, answer
+        assert answer["model_version_status"][0]["state"] == "AVAILABLE"
+
+
+@pytest.mark.parametrize(
+    ("coding", "body", "code", "message"),
+    [
+        (b"chunked", chunked(b"x" * 300, size=100), 413, "exceeds 250 bytes"),
+        (b"chunked", b"zz\r\n{}\r\n0\r\n\r\n", 400, "Malformed chunk size"),
+        (b"chunked", b"2\r\n{}xx\r\n0\r\n\r\n", 400, "does not match its size"),
+        (b"gzip, chunked", chunked(b"{}"), 501, "is not supported"),
+    ],
+    ids=["too-large", "bad-size", "long-chunk", "gzip"],
+)
+def test_unreadable_chunked_body_is_refused_and_the_connection_closed(
+    server, monkeypatch, coding, body, code, message
+):
+    import recipes.serve
+
+    monkeypatch.setattr(recipes.serve, "MAX_REQUEST_BYTES", 250)
+    path = server["path"].encode()
+    head = b"POST %s:predict HTTP/1.1\nHost: test\nTransfer-Encoding: %s\n" % (path, coding)
+    sock, stream = raw_request(server["host"], server["port"], head, body)
+    with sock, stream:
+        status, headers, answer = read_response(stream)
+        assert status == code
+        assert message in answer["error"] and "\n" not in answer["error"]
+        assert headers["connection"] == "close"
+        assert stream.read() == b""
+    status, _ = request(server["base"])
+    assert status == 200
+
+
+@pytest.mark.parametrize("value", [1.7, -1, 256, 3.0, True, None])
+def test_integer_input_values_are_checked(server, value):
+    pixels = server["images"][:1].tolist()
+    pixels[0][5][7][1] = value
+    body = {"signature_name": "serving_images_uint8", "instances": pixels}
+    status, answer = request(server["base"] + ":predict", body)
+    assert status == 400
+    assert answer["error"] == (
+        f"Input 'images' takes integers from 0 to 255 (uint8); received {json.dumps(value)}"
+    )
+
+
+def test_only_the_latest_version_is_served(server):
     shutil.copytree(server["model_dir"] / "1", server["model_dir"] / "2")
     body = {"instances": [b64(png(server["images"][0]))]}
-    status, _ = request(server["base"] + ":predict", body)
+    status, answer = request(server["base"] + ":predict", body)
     assert status == 200
+    np.testing.assert_allclose(
+        answer["predictions"][0]["probabilities"], server["expected"][0], atol=1e-5
+    )
+    status, answer = request(server["base"] + "/versions/2:predict", body)
+    assert status == 200
+    status, answer = request(server["base"] + "/versions/1:predict", body)
+    assert status == 404
+    assert answer["error"] == "Servable not found for request: Specific(pets, 1)"
+    status, answer = request(server["base"] + "/versions/1/metadata")
+    assert status == 404
     status, answer = request(server["base"])
-    assert [v["version"] for v in answer["model_version_status"]] == ["2", "1"]
+    states = [(v["version"], v["state"]) for v in answer["model_version_status"]]
+    assert states == [("2", "AVAILABLE"), ("1", "END")]
+    status, answer = request(server["base"] + "/versions/1")
+    assert status == 200
+    assert answer["model_version_status"][0]["state"] == "END"
+    status, answer = request(server["base"] + "/versions/3")
+    assert status == 404
+    assert answer["error"] == "Could not find version 3 of model pets"
     status, answer = request(server["base"] + "/metadata")
     assert answer["model_spec"]["version"] == "2"
 
