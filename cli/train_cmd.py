@@ -16,6 +16,16 @@ _CHOICES = {
     "jit": ("auto", "on", "off"),
     "strategy": ("auto", "default", "mirrored", "multiworker"),
     "augment": ("none", "light", "standard", "strong"),
+    "interpolation": (
+        "bilinear",
+        "nearest",
+        "bicubic",
+        "area",
+        "lanczos3",
+        "lanczos5",
+        "gaussian",
+        "mitchellcubic",
+    ),
 }
 
 
@@ -38,12 +48,40 @@ _SHARED_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--optimizer", type=_choice("optimizer")),
     click.option("--lr", type=float, help="Peak learning rate."),
     click.option("--momentum", type=float),
-    click.option("--weight-decay", type=float, help="Decoupled weight decay."),
+    click.option(
+        "--weight-decay",
+        type=float,
+        help="L2 for sgd/momentum/nesterov (as the papers), decoupled for the others.",
+    ),
     click.option("--schedule", type=_choice("schedule")),
     click.option("--warmup-epochs", type=int),
     click.option("--label-smoothing", type=float),
     click.option("--dropout", type=float),
-    click.option("--augment", type=_choice("augment")),
+    click.option(
+        "--augment", type=_choice("augment"), help="Augmentation preset of the training split."
+    ),
+    click.option("--flip/--no-flip", default=None, help="Random horizontal flips (override)."),
+    click.option("--rotation", type=float, help="Largest rotation, a fraction of a turn."),
+    click.option("--translation", type=float, help="Largest shift, a fraction of the size."),
+    click.option("--zoom", type=float, help="Largest zoom in or out, a fraction."),
+    click.option("--contrast", type=float, help="RandomContrast factor."),
+    click.option("--randaugment/--no-randaugment", default=None, help="RandAugment (override)."),
+    click.option("--mixup", type=float, help="MixUp alpha (0: off)."),
+    click.option("--cutmix", type=float, help="CutMix factor (0: off)."),
+    click.option(
+        "--interpolation", type=_choice("interpolation"), help="Resize method (bilinear)."
+    ),
+    click.option(
+        "--cache",
+        help="Decoded-image cache: memory (default), none, or a path for a file cache.",
+    ),
+    click.option("--max-pixels", type=int, help="Skip images with more pixels than this."),
+    click.option(
+        "--drop-empty-classes",
+        is_flag=True,
+        default=None,
+        help="Leave out class folders with no usable image instead of refusing them.",
+    ),
     click.option("--val-split", type=float, help="Validation share for class-folder data."),
     click.option(
         "--shapes-per-class",
@@ -114,18 +152,28 @@ def _run(task: str, flags: dict[str, Any], as_json: bool) -> None:
             from recipes.train import train as recipe
         else:
             from recipes.finetune import finetune as recipe
-        result = recipe(config)
+        result = recipe(config, on_data=_report_data)
     if as_json:
         echo_json(result.to_dict())
         return
     metrics = ", ".join(f"{key}={value:.4f}" for key, value in result.metrics.items())
-    for skipped in result.skipped_files:
-        info(f"skipped {skipped['path']}: {skipped['reason']}")
     click.echo(f"run: {result.run_dir}")
     click.echo(
         f"{result.epochs} epochs in {result.seconds:.1f}s ({result.precision}, "
         f"{result.strategy} x{result.replicas}); {metrics}"
     )
+
+
+def _report_data(data: Any) -> None:
+    """Tells the user, before training, which files were left out and why."""
+    for skipped in data.bad:
+        info(f"skipped {skipped['path']}: {skipped['reason']}")
+    for converted in data.converted:
+        info(f"converted {converted['path']}: {converted['reason']}")
+    if data.dropped_classes:
+        info(f"dropped empty classes: {', '.join(data.dropped_classes)}")
+    if data.cache_note:
+        info(data.cache_note)
 
 
 @click.command("train")
@@ -152,7 +200,7 @@ def train_command(as_json: bool, arch_options: tuple[str, ...], **flags: Any) ->
 @click.option("--weights", help="imagenet (default where available), none, or a weights file.")
 @click.option("--head-epochs", type=int, help="Phase 1: epochs of the head on the frozen base.")
 @click.option("--unfreeze", help="Phase 2: top blocks to unfreeze (2), Nlayers, all or none.")
-@click.option("--finetune-lr", type=float, help="Phase 2 learning rate (default: lr / 10).")
+@click.option("--finetune-lr", type=float, help="Phase 2 learning rate (default: lr / 100).")
 @shared_options
 def finetune_command(as_json: bool, **flags: Any) -> None:
     """Fine-tune a pretrained base with a new head, in two phases."""

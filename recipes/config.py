@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from recipes.images import DEFAULT_MAX_PIXELS
 from zoo.errors import UnknownNameError, UsageError
 
 PRESET_DIR = Path(__file__).with_name("presets")
@@ -53,7 +54,18 @@ class RunConfig:
     val_split: float = 0.2
     shapes_per_class: int = 100
     augment: str = "none"
+    flip: bool | None = None
+    rotation: float | None = None
+    translation: float | None = None
+    zoom: float | None = None
+    contrast: float | None = None
+    randaugment: bool | None = None
+    mixup: float | None = None
+    cutmix: float | None = None
     interpolation: str = "bilinear"
+    cache: str = "memory"
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    drop_empty_classes: bool = False
     seed: int = 0
     # optimisation
     epochs: int = 10
@@ -190,9 +202,14 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
         raise UsageError(f"{name} must be one of {', '.join(choices)}. Received: {name}={value!r}")
 
 
-def _check_positive(name: str, value: Any, allow_zero: bool = False) -> None:
-    low_ok = value >= 0 if allow_zero else value > 0
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low_ok:
+def _check_positive(
+    name: str, value: Any, allow_zero: bool = False, integer: bool = False
+) -> None:
+    number = int if integer else int | float
+    if isinstance(value, bool) or not isinstance(value, number):
+        kind = "an integer" if integer else "a number"
+        raise UsageError(f"{name} must be {kind}. Received: {name}={value!r}")
+    if not (value >= 0 if allow_zero else value > 0):
         kind = "non-negative" if allow_zero else "positive"
         raise UsageError(f"{name} must be {kind}. Received: {name}={value!r}")
 
@@ -208,20 +225,30 @@ def validate(config: RunConfig) -> None:
     for name in (
         "epochs",
         "batch_size",
-        "lr",
         "step_epochs",
         "plateau_patience",
         "shapes_per_class",
+        "max_pixels",
     ):
-        _check_positive(name, getattr(config, name))
-    for name in ("weight_decay", "warmup_epochs", "early_stopping", "head_epochs", "momentum"):
-        _check_positive(name, getattr(config, name), allow_zero=True)
+        _check_positive(name, getattr(config, name), integer=True)
+    for name in ("warmup_epochs", "early_stopping", "head_epochs", "seed"):
+        _check_positive(name, getattr(config, name), allow_zero=True, integer=True)
+    for name in ("classes", "image_size"):
+        if getattr(config, name) is not None:
+            _check_positive(name, getattr(config, name), integer=True)
+    _check_positive("lr", config.lr)
+    _check_positive("weight_decay", config.weight_decay, allow_zero=True)
+    _check_positive("momentum", config.momentum, allow_zero=True)
+    if config.momentum >= 1.0:
+        raise UsageError(f"momentum must be below 1. Received: momentum={config.momentum}")
     if config.finetune_lr is not None:
         _check_positive("finetune_lr", config.finetune_lr)
-    if config.classes is not None:
-        _check_positive("classes", config.classes)
-    if config.image_size is not None:
-        _check_positive("image_size", config.image_size)
+        if config.finetune_lr > config.lr:
+            raise UsageError(
+                "finetune_lr must not exceed lr: phase 2 trains the unfrozen base, which a "
+                "higher rate than the head's would wreck. "
+                f"Received: finetune_lr={config.finetune_lr}, lr={config.lr}"
+            )
     if not 0.0 <= config.label_smoothing < 1.0:
         raise UsageError(
             f"label_smoothing must be in [0, 1). Received: label_smoothing={config.label_smoothing}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +23,10 @@ import keras
 import yaml
 
 import zoo
+from recipes.callbacks import LinearWarmup
 from recipes.config import RunConfig, parse_unfreeze
-from recipes.devices import setup_devices
+from recipes.data import DataBundle
+from recipes.devices import DeviceSetup, setup_devices
 from recipes.fitting import (
     RunResult,
     compile_model,
@@ -31,10 +34,12 @@ from recipes.fitting import (
     fit_phase,
     load_run_data,
     open_run,
+    record_data,
+    restore_checkpoint,
     steps_per_epoch,
 )
 from recipes.runs import STATE_FILE
-from zoo.errors import UsageError
+from zoo.errors import UnknownNameError, UsageError
 
 HEAD_PHASE, FINETUNE_PHASE = "head", "finetune"
 
@@ -105,20 +110,29 @@ def _base_from_file(config: RunConfig, image_size: int | None) -> Base:
             f"size (leave out --image-size). Received: --image-size {image_size}"
         )
     features = _last_feature_map(trained.model, config.base)
-    pattern = None
-    if trained.run_dir is not None:
-        saved = yaml.safe_load((Path(trained.run_dir) / "config.yaml").read_text()) or {}
-        arch = saved.get("arch") if saved.get("task") == "train" else None
-        if arch:
-            pattern = zoo.get_spec(arch).block_pattern
+    pattern = _block_pattern(Path(trained.run_dir)) if trained.run_dir is not None else None
     return Base(features, trained.name, pattern, trained.image_size[0], trained.channels)
 
 
 def _last_feature_map(model: keras.Model, source: str) -> keras.Model:
+    """The model up to its last 4-D feature map: the part a new head goes on."""
     for layer in reversed(model.layers):
-        if len(layer.output.shape) == 4:
-            return keras.Model(model.input, layer.output, name="base_features")
+        if len(layer.output.shape) != 4:
+            continue
+        if isinstance(layer, keras.Model):  # a fine-tuned model's base, whole
+            return layer
+        return keras.Model(model.input, layer.output, name="base_features")
     raise UsageError(f"{source} has no convolutional feature map to put a new head on.")
+
+
+def _block_pattern(run_dir: Path) -> str | None:
+    """The block pattern of the architecture a run trained (or fine-tuned), if known."""
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
+    name = saved.get("arch") if saved.get("task") == "train" else saved.get("base")
+    try:
+        return zoo.get_spec(str(name)).block_pattern if name else None
+    except UnknownNameError:  # a fine-tuned file or run: count layers instead
+        return None
 
 
 def build_finetune_model(base: Base, classes: int, dropout: float) -> keras.Model:
@@ -176,11 +190,18 @@ def unfreeze_top(base: keras.Model, unfreeze: str, block_pattern: str | None) ->
     return len(base.trainable_weights)
 
 
-def finetune(config: RunConfig) -> RunResult:
+def finetune(config: RunConfig, on_data: Callable[[DataBundle], None] | None = None) -> RunResult:
     """Fine-tunes `config.base` with a new head of `config.classes` classes.
+
+    The model is built before the run directory is created, so a bad base or
+    configuration leaves nothing behind. With `resume`, the same build (and,
+    in phase 2, the same unfreezing) takes the checkpoint's weights and
+    optimizer state.
 
     Args:
         config: A resolved configuration with `task="finetune"`.
+        on_data: Called with the loaded data before training starts (the CLI
+            reports skipped files with it).
 
     Returns:
         The run's result.
@@ -191,49 +212,72 @@ def finetune(config: RunConfig) -> RunResult:
         TrainingDiverged: The loss became NaN.
     """
     started = time.perf_counter()
+    keras.utils.set_random_seed(config.seed)
     setup = setup_devices(config.precision, config.jit, config.strategy)
     with setup.strategy.scope():
         base = load_base(config, config.image_size)
     data = load_run_data(config, base.image_size, base.channels, config.classes)
-    run = open_run(config, base.name, setup)
+    if on_data is not None:
+        on_data(data)
     head_epochs, total = config.head_epochs, config.head_epochs + config.epochs
     if parse_unfreeze(config.unfreeze)[0] == "none":
         total = head_epochs
     steps = steps_per_epoch(data, config.batch_size)
-    finetune_lr = config.finetune_lr or config.lr / 10
+    with setup.strategy.scope():
+        model = build_finetune_model(base, config.classes, _head_dropout(config))
+        warmup = compile_model(model, config, setup, config.lr, steps, head_epochs, config.classes)
+    run = open_run(config, base.name, setup)
     try:
-        run.write_json("class_names.json", list(data.class_names))
-        state = (
-            run.read_json(STATE_FILE) if config.resume else {"epochs_done": 0, "phase": HEAD_PHASE}
-        )
-        with setup.strategy.scope():
-            if config.resume:
-                model = keras.saving.load_model(run.file("last.keras"))
-            else:
-                model = build_finetune_model(base, config.classes, _head_dropout(config))
-                compile_model(model, config, setup, config.lr, steps, head_epochs, config.classes)
-        done = state["epochs_done"]
-        if state["phase"] == HEAD_PHASE:
+        record_data(run, data)
+        phase, done = HEAD_PHASE, 0
+        if config.resume:
+            phase = run.read_json(STATE_FILE)["phase"]
+            if phase == FINETUNE_PHASE:
+                warmup = _start_phase_two(model, base, config, setup, steps, total - head_epochs)
+            with setup.strategy.scope():
+                done = restore_checkpoint(model, run)
+        if phase == HEAD_PHASE:
             fit_phase(
-                model, data, run, config, phase=HEAD_PHASE, initial_epoch=done, epochs=head_epochs
+                model,
+                data,
+                run,
+                config,
+                phase=HEAD_PHASE,
+                initial_epoch=done,
+                epochs=head_epochs,
+                warmup=warmup,
             )
             done = max(done, head_epochs)
             if total > head_epochs:
-                with setup.strategy.scope():
-                    unfreeze_top(nested_base(model), config.unfreeze, base.block_pattern)
-                    compile_model(
-                        model,
-                        config,
-                        setup,
-                        finetune_lr,
-                        steps,
-                        total - head_epochs,
-                        config.classes,
-                    )
-        fit_phase(model, data, run, config, phase=FINETUNE_PHASE, initial_epoch=done, epochs=total)
+                warmup = _start_phase_two(model, base, config, setup, steps, total - head_epochs)
+        fit_phase(
+            model,
+            data,
+            run,
+            config,
+            phase=FINETUNE_PHASE,
+            initial_epoch=done,
+            epochs=total,
+            warmup=warmup,
+        )
         return finish_run(model, data, run, setup, started)
     finally:
         run.unlock()
+
+
+def _start_phase_two(
+    model: keras.Model,
+    base: Base,
+    config: RunConfig,
+    setup: DeviceSetup,
+    steps: int,
+    epochs: int,
+) -> LinearWarmup | None:
+    """Unfreezes the top of the base and recompiles at the fine-tuning rate."""
+    with setup.strategy.scope():
+        unfreeze_top(nested_base(model), config.unfreeze, base.block_pattern)
+        finetune_lr = config.finetune_lr or config.lr / 100
+        return compile_model(model, config, setup, finetune_lr, steps, epochs, config.classes)
 
 
 def _head_dropout(config: RunConfig) -> float:

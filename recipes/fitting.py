@@ -17,11 +17,19 @@ from typing import Any
 
 import keras
 
-from recipes.callbacks import MONITOR, RunRecorder, StopOnNaN
+from recipes.callbacks import (
+    MONITOR,
+    EpochLine,
+    LinearWarmup,
+    ResumableEarlyStopping,
+    ResumablePlateau,
+    RunRecorder,
+    StopOnNaN,
+)
 from recipes.config import RunConfig
 from recipes.data import DataBundle, DataConfig, load_data
 from recipes.devices import DeviceSetup
-from recipes.optim import learning_rate, make_optimizer
+from recipes.optim import learning_rate, make_optimizer, warmup_steps
 from recipes.runs import STATE_FILE, RunDirectory
 from zoo.errors import UsageError, ZooError
 
@@ -81,7 +89,18 @@ def load_run_data(
             num_classes=classes,
             shapes_per_class=config.shapes_per_class,
             augment=config.augment,
+            flip=config.flip,
+            rotation=config.rotation,
+            translation=config.translation,
+            zoom=config.zoom,
+            contrast=config.contrast,
+            randaugment=config.randaugment,
+            mixup=config.mixup,
+            cutmix=config.cutmix,
             interpolation=config.interpolation,
+            cache=config.cache,
+            max_pixels=config.max_pixels,
+            drop_empty_classes=config.drop_empty_classes,
         )
     )
     if classes is not None and len(data.class_names) != classes:
@@ -124,6 +143,31 @@ def open_run(config: RunConfig, default_name: str, setup: DeviceSetup) -> RunDir
     return RunDirectory.create(config, default_name)
 
 
+def record_data(run: RunDirectory, data: DataBundle) -> None:
+    """Writes `class_names.json` and `data.json` (counts, skipped files) into the run."""
+    run.write_json("class_names.json", list(data.class_names))
+    run.write_json("data.json", data.summary())
+
+
+def restore_checkpoint(model: keras.Model, run: RunDirectory) -> int:
+    """Loads `last.keras` into a freshly built and compiled model, optimizer state included.
+
+    The model and optimizer are built by the same code as in the interrupted
+    run, so everything the checkpoint does not store (weight-decay exclusions,
+    frozen layers) is as it was.
+
+    Args:
+        model: The compiled model, built under the strategy's scope.
+        run: The reopened run directory.
+
+    Returns:
+        The number of epochs the checkpoint completed.
+    """
+    model.optimizer.build(model.trainable_variables)
+    model.load_weights(run.file("last.keras"))
+    return int(run.read_json(STATE_FILE)["epochs_done"])
+
+
 def steps_per_epoch(data: DataBundle, batch_size: int) -> int:
     """Optimizer steps in one pass over the training split."""
     images = sum(data.counts["train"].values())
@@ -138,7 +182,7 @@ def compile_model(
     steps: int,
     epochs: int,
     num_classes: int,
-) -> None:
+) -> LinearWarmup | None:
     """Compiles with the configured optimizer, schedule, loss and metrics.
 
     Labels are one-hot (MixUp and CutMix make soft labels), so the loss is
@@ -152,6 +196,9 @@ def compile_model(
         steps: Optimizer steps per epoch.
         epochs: Epochs of this phase.
         num_classes: Number of classes (top-5 needs more than 5).
+
+    Returns:
+        The warm-up callback `fit_phase` needs for the plateau schedule, if any.
     """
     optimizer = make_optimizer(config, learning_rate(config, lr, steps, epochs))
     metrics: list[Any] = [keras.metrics.CategoricalAccuracy(name="accuracy")]
@@ -163,6 +210,8 @@ def compile_model(
         metrics=metrics,
         jit_compile=setup.jit,
     )
+    warmup = warmup_steps(config, steps, epochs)
+    return LinearWarmup(lr, warmup) if config.schedule == "plateau" and warmup else None
 
 
 def fit_phase(
@@ -174,6 +223,7 @@ def fit_phase(
     phase: str,
     initial_epoch: int,
     epochs: int,
+    warmup: LinearWarmup | None = None,
 ) -> None:
     """Trains from `initial_epoch` up to `epochs` (a global epoch count).
 
@@ -185,6 +235,7 @@ def fit_phase(
         phase: Name recorded in the history.
         initial_epoch: Epochs already done.
         epochs: Epoch count to reach.
+        warmup: The phase's warm-up callback from `compile_model`.
 
     Raises:
         TrainingDiverged: The loss became NaN; names the last good checkpoint.
@@ -193,24 +244,34 @@ def fit_phase(
         return
     state = run.read_json(STATE_FILE) if run.file(STATE_FILE).is_file() else {}
     history = [row for row in run.history() if row.get("epoch", 0) <= initial_epoch]
-    nan_guard = StopOnNaN()
-    callbacks: list[keras.callbacks.Callback] = [
-        nan_guard,
-        RunRecorder(run, phase, best=state.get("best"), history=history),
-        keras.callbacks.TensorBoard(log_dir=str(run.file("logs")), write_graph=False),
-    ]
+    saved = state.get("callbacks", {}) if state.get("phase") == phase else {}
+    resumable: dict[str, Any] = {}
     if config.schedule == "plateau":
-        callbacks.append(
-            keras.callbacks.ReduceLROnPlateau(
-                monitor=MONITOR, mode="max", factor=0.1, patience=config.plateau_patience
-            )
+        resumable["plateau"] = ResumablePlateau(
+            monitor=MONITOR,
+            mode="max",
+            factor=0.1,
+            patience=config.plateau_patience,
+            state=saved.get("plateau"),
         )
     if config.early_stopping:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor=MONITOR, mode="max", patience=config.early_stopping
-            )
+        resumable["early_stopping"] = ResumableEarlyStopping(
+            monitor=MONITOR,
+            mode="max",
+            patience=config.early_stopping,
+            state=saved.get("early_stopping"),
         )
+    nan_guard = StopOnNaN()
+    interactive = sys.stdout.isatty()
+    callbacks: list[keras.callbacks.Callback] = [
+        nan_guard,
+        *([warmup] if warmup else []),
+        *resumable.values(),
+        keras.callbacks.TensorBoard(log_dir=str(run.file("logs")), write_graph=False),
+        *([] if interactive else [EpochLine(epochs, phase)]),
+        # Last: the checkpoint and state.json see what the others did this epoch.
+        RunRecorder(run, phase, best=state.get("best"), history=history, resumable=resumable),
+    ]
     try:
         model.fit(
             data.train,
@@ -219,7 +280,7 @@ def fit_phase(
             initial_epoch=initial_epoch,
             callbacks=callbacks,
             shuffle=False,  # the pipeline shuffles
-            verbose=1 if sys.stdout.isatty() else 2,
+            verbose=1 if interactive else 0,
         )
     except ValueError as error:
         if "PerReplica" not in str(error):
@@ -239,7 +300,8 @@ def fit_phase(
         )
         raise TrainingDiverged(
             f"Training diverged: the loss became NaN at epoch {epoch}, batch {batch}; "
-            f"{checkpoint}. Lower --lr (or add --warmup-epochs) and start again."
+            f"{checkpoint}. Lower --lr (or add --warmup-epochs) and start a new run "
+            "with another --output."
         )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -10,7 +12,43 @@ import keras
 from recipes.config import RunConfig
 
 # Normalisation scales and biases are not decayed (Loshchilov & Hutter; Goyal et al. 2017).
-_NO_DECAY = ["bias", "gamma", "beta"]
+_NO_DECAY = ("bias", "gamma", "beta")
+_SGD_FAMILY = ("sgd", "momentum", "nesterov")
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class SGDWithL2(keras.optimizers.SGD):
+    """SGD whose weight decay is the papers' L2 term, added to the gradient.
+
+    AlexNet, VGG, GoogLeNet and ResNet train with `g + wd * w` fed through the
+    momentum buffer (`v = m * v - lr * (g + wd * w)`), which is what their
+    weight-decay values mean. Keras' `SGD(weight_decay=...)` decays
+    decoupled (`w -= lr * wd * w`), about 10x more weakly at momentum 0.9.
+    The exclusions are part of the config, so a reloaded checkpoint keeps them.
+
+    Args:
+        l2: The weight decay `wd`.
+        no_decay: Variable-name patterns left undecayed (biases, norm scales).
+        **kwargs: `keras.optimizers.SGD` arguments.
+    """
+
+    def __init__(self, l2: float = 0.0, no_decay: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.l2 = float(l2)
+        self.no_decay = list(no_decay)
+        self._no_decay_pattern = re.compile("|".join(self.no_decay)) if self.no_decay else None
+
+    def _decays(self, variable: Any) -> bool:
+        pattern = self._no_decay_pattern
+        return bool(self.l2) and not (pattern and pattern.search(variable.name))
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        if self._decays(variable):
+            gradient = gradient + keras.ops.cast(self.l2, variable.dtype) * variable
+        super().update_step(gradient, variable, learning_rate)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "l2": self.l2, "no_decay": self.no_decay}
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
@@ -82,8 +120,9 @@ def learning_rate(
 ) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """The learning rate (or schedule) of a phase.
 
-    `plateau` and `constant` give a plain float (the plateau drops come from a
-    `ReduceLROnPlateau` callback, see `recipes.callbacks`).
+    `plateau` gives a plain float: its drops come from a `ReduceLROnPlateau`
+    callback and its warm-up from `recipes.callbacks.LinearWarmup`, since
+    that callback needs a plain rate.
 
     Args:
         config: The run configuration (schedule, warm-up, step settings).
@@ -94,21 +133,33 @@ def learning_rate(
     Returns:
         A float or a `LearningRateSchedule`.
     """
-    # Warm-up never takes a whole (short) phase: the last epoch always runs the schedule.
-    warmup_steps = min(config.warmup_epochs, max(epochs - 1, 0)) * steps_per_epoch
+    warmup = warmup_steps(config, steps_per_epoch, epochs)
     if config.schedule == "cosine":
-        return WarmupCosine(lr, epochs * steps_per_epoch, warmup_steps)
+        return WarmupCosine(lr, epochs * steps_per_epoch, warmup)
     if config.schedule == "step":
-        return WarmupStep(
-            lr, config.step_epochs * steps_per_epoch, config.step_factor, warmup_steps
-        )
+        return WarmupStep(lr, config.step_epochs * steps_per_epoch, config.step_factor, warmup)
+    if config.schedule == "constant" and warmup:
+        return WarmupStep(lr, step_size=1, factor=1.0, warmup_steps=warmup)
     return lr
+
+
+def warmup_steps(config: RunConfig, steps_per_epoch: int, epochs: int) -> int:
+    """Optimizer steps of a phase's linear warm-up.
+
+    Warm-up never takes a whole (short) phase: the last epoch always runs at
+    the schedule's rate.
+    """
+    return min(config.warmup_epochs, max(epochs - 1, 0)) * steps_per_epoch
 
 
 def make_optimizer(
     config: RunConfig, lr: float | keras.optimizers.schedules.LearningRateSchedule
 ) -> keras.optimizers.Optimizer:
-    """Builds the configured optimizer with decoupled weight decay.
+    """Builds the configured optimizer with its weight decay.
+
+    The SGD family decays as the papers whose recipes use it: L2 through the
+    gradient (`SGDWithL2`). RMSprop, Adam and AdamW decay decoupled (Loshchilov
+    & Hutter). Biases and normalisation parameters are never decayed.
 
     Args:
         config: The run configuration (optimizer, momentum, weight decay).
@@ -119,14 +170,15 @@ def make_optimizer(
     """
     decay = config.weight_decay or None
     name = config.optimizer
-    if name in ("sgd", "momentum", "nesterov"):
-        optimizer = keras.optimizers.SGD(
+    if name in _SGD_FAMILY:
+        return SGDWithL2(
             learning_rate=lr,
             momentum=0.0 if name == "sgd" else config.momentum,
             nesterov=name == "nesterov",
-            weight_decay=decay,
+            l2=config.weight_decay,
+            no_decay=_NO_DECAY,
         )
-    elif name == "rmsprop":
+    if name == "rmsprop":
         optimizer = keras.optimizers.RMSprop(
             learning_rate=lr, momentum=config.momentum, weight_decay=decay
         )
@@ -135,5 +187,5 @@ def make_optimizer(
     else:
         optimizer = keras.optimizers.AdamW(learning_rate=lr, weight_decay=config.weight_decay)
     if config.weight_decay:
-        optimizer.exclude_from_weight_decay(var_names=_NO_DECAY)
+        optimizer.exclude_from_weight_decay(var_names=list(_NO_DECAY))
     return optimizer

@@ -5,7 +5,9 @@ A run directory holds:
     config.yaml        the resolved configuration and its fingerprint
     class_names.json   class names in label order
     history.csv        one row per completed epoch
-    state.json         what `--resume` continues from (epochs done, phase, best)
+    state.json         what `--resume` continues from (epochs done, phase, best, and
+                       the plateau and early-stopping counters)
+    data.json          the data: source, classes, counts per split, skipped files
     last.keras         the model after the last completed epoch (with optimizer state)
     best.keras         the model at the best validation accuracy so far
     model.keras        the final model (written when the run completes)
@@ -115,7 +117,8 @@ class RunDirectory:
             The locked run directory.
 
         Raises:
-            UsageError: No run there, nothing to resume, or a changed configuration.
+            UsageError: No run there, a finished run, nothing to resume, or a
+                changed configuration.
         """
         if not config.output:
             raise UsageError("--resume needs --output RUN_DIR: the run directory to continue.")
@@ -139,6 +142,12 @@ class RunDirectory:
                 f"The configuration differs from the one {path} was started with "
                 f"(changed: {', '.join(changed) or 'unknown'}); resume with the same flags, "
                 "or start a new run with another --output."
+            )
+        if (path / "model.keras").is_file():
+            run.unlock()
+            raise UsageError(
+                f"{path} has finished (it has its model.keras); there is nothing to resume. "
+                "Evaluate or export it, or start a new run with another --output."
             )
         if not (path / STATE_FILE).is_file() or not (path / "last.keras").is_file():
             run.unlock()

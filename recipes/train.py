@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import keras
 
 import zoo
 from recipes.config import RunConfig
+from recipes.data import DataBundle
 from recipes.devices import setup_devices
 from recipes.fitting import (
     RunResult,
@@ -16,9 +18,10 @@ from recipes.fitting import (
     fit_phase,
     load_run_data,
     open_run,
+    record_data,
+    restore_checkpoint,
     steps_per_epoch,
 )
-from recipes.runs import STATE_FILE
 from zoo.builder import architecture_options, resolve_input_shape
 from zoo.errors import UsageError
 
@@ -43,12 +46,15 @@ def build_classifier(config: RunConfig, classes: int, image_size: int) -> keras.
     spec = zoo.get_spec(config.arch)
     options = dict(config.arch_options)
     if config.dropout is not None:
-        if "dropout" not in architecture_options(spec):
+        if "dropout" in architecture_options(spec):
+            options["dropout"] = config.dropout
+        elif config.dropout:
+            origin = f" (preset {config.preset} sets it)" if config.preset else ""
             raise UsageError(
-                f"{spec.name} has no dropout layer; leave out --dropout "
-                f"(architectures with one: alexnet, zfnet, vgg_*, googlenet)."
+                f"{spec.name} has no dropout layer, so dropout={config.dropout} does not "
+                f"apply{origin}; pass --dropout 0 or another --preset (architectures with "
+                "dropout: alexnet, zfnet, vgg*, googlenet)."
             )
-        options["dropout"] = config.dropout
     body = zoo.build_model(
         spec.name,
         classes=classes,
@@ -67,11 +73,17 @@ def build_classifier(config: RunConfig, classes: int, image_size: int) -> keras.
     return keras.Model(body.input, probabilities, name=spec.name)
 
 
-def train(config: RunConfig) -> RunResult:
+def train(config: RunConfig, on_data: Callable[[DataBundle], None] | None = None) -> RunResult:
     """Trains `config.arch` from scratch on the configured data.
+
+    The model is built before the run directory is created, so a bad
+    configuration leaves nothing behind; with `resume`, the same build then
+    takes the checkpoint's weights and optimizer state.
 
     Args:
         config: A resolved configuration with `task="train"`.
+        on_data: Called with the loaded data before training starts (the CLI
+            reports skipped files with it).
 
     Returns:
         The run's result (run directory, history, metrics).
@@ -81,25 +93,36 @@ def train(config: RunConfig) -> RunResult:
         TrainingDiverged: The loss became NaN.
     """
     started = time.perf_counter()
+    keras.utils.set_random_seed(config.seed)
     spec = zoo.get_spec(config.arch)
     image_size = config.image_size or spec.default_size
     resolve_input_shape(spec, (image_size, image_size, spec.channels))
     setup = setup_devices(config.precision, config.jit, config.strategy)
     data = load_run_data(config, image_size, spec.channels, config.classes)
+    if on_data is not None:
+        on_data(data)
     classes = len(data.class_names)
+    steps = steps_per_epoch(data, config.batch_size)
+    with setup.strategy.scope():
+        model = build_classifier(config, classes, image_size)
+        warmup = compile_model(model, config, setup, config.lr, steps, config.epochs, classes)
     run = open_run(config, spec.name, setup)
     try:
-        run.write_json("class_names.json", list(data.class_names))
-        steps = steps_per_epoch(data, config.batch_size)
-        with setup.strategy.scope():
-            if config.resume:
-                model = keras.saving.load_model(run.file("last.keras"))
-                done = run.read_json(STATE_FILE)["epochs_done"]
-            else:
-                model = build_classifier(config, classes, image_size)
-                compile_model(model, config, setup, config.lr, steps, config.epochs, classes)
-                done = 0
-        fit_phase(model, data, run, config, phase="train", initial_epoch=done, epochs=config.epochs)
+        record_data(run, data)
+        done = 0
+        if config.resume:
+            with setup.strategy.scope():
+                done = restore_checkpoint(model, run)
+        fit_phase(
+            model,
+            data,
+            run,
+            config,
+            phase="train",
+            initial_epoch=done,
+            epochs=config.epochs,
+            warmup=warmup,
+        )
         return finish_run(model, data, run, setup, started)
     finally:
         run.unlock()

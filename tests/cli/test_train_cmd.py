@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -108,3 +109,41 @@ def test_finetune_class_count_mismatch(tmp_path):
         )
     )
     assert "--classes 5 does not match the data, which has 2 classes" in line
+
+
+def test_data_flags_reach_the_run_and_skipped_files_come_first(tmp_path):
+    from recipes.shapes import write_folder
+
+    photos = write_folder(tmp_path / "photos", num_classes=3, count_per_class=6, image_size=32)
+    (photos / photos.iterdir().__next__().name / "broken.jpg").write_bytes(b"not a jpeg")
+    (photos / "empty").mkdir()
+    result = run(
+        "train",
+        *TINY,
+        "--data",
+        str(photos),
+        "--drop-empty-classes",
+        "--no-flip",
+        "--mixup",
+        "0.2",
+        "--interpolation",
+        "area",
+        "--max-pixels",
+        "100000",
+        "--output",
+        str(tmp_path / "run"),
+    )
+    assert result.exit_code == 0, result.output
+    saved = (tmp_path / "run" / "config.yaml").read_text()
+    for line in ("drop_empty_classes: true", "flip: false", "mixup: 0.2", "interpolation: area"):
+        assert line in saved
+    assert "dropped empty classes: empty" in result.stderr.splitlines()
+    data = json.loads((tmp_path / "run" / "data.json").read_text())
+    assert [Path(bad["path"]).name for bad in data["bad"]] == ["broken.jpg"]
+    # The skipped file is reported before training; off a terminal, one line per epoch.
+    lines = result.output.splitlines()
+    skipped = [i for i, line in enumerate(lines) if line.startswith("skipped ")]
+    epochs = [i for i, line in enumerate(lines) if line.startswith("epoch ")]
+    assert len(skipped) == 1 and "broken.jpg" in lines[skipped[0]]
+    assert [lines[i].split(" (")[0] for i in epochs] == ["epoch 1/1"]
+    assert skipped[0] < epochs[0]

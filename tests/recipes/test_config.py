@@ -64,6 +64,11 @@ def test_unknown_setting_suggests():
         ({"label_smoothing": 1.5}, "label_smoothing"),
         ({"data_dir": "a", "dataset": "b"}, "not both"),
         ({"unfreeze": "some"}, "unfreeze"),
+        ({"epochs": 1.5}, "epochs must be an integer"),
+        ({"batch_size": True}, "batch_size must be an integer"),
+        ({"image_size": "64"}, "image_size must be an integer"),
+        ({"momentum": 1.0}, "momentum must be below 1"),
+        ({"lr": 0.001, "finetune_lr": 0.01}, "finetune_lr must not exceed lr"),
     ],
 )
 def test_bad_values(settings, message):

@@ -107,13 +107,27 @@ def test_pretrain_then_finetune_from_the_run_directory(tmp_path):
     )
     assert [row["phase"] for row in result.history] == ["head", "finetune"]
     assert [row["epoch"] for row in result.history] == [1, 2]
-    assert result.history[1]["lr"] == pytest.approx(0.0003)
+    assert result.history[1]["lr"] == pytest.approx(0.003 / 100)  # the default: lr / 100
     model = keras.saving.load_model(Path(result.run_dir) / "model.keras")
     base = nested_base(model)
     assert base.get_layer("conv5_block2_2_conv").trainable
     assert not base.get_layer("conv1_conv").trainable
     probabilities = model.predict(np.zeros((2, 32, 32, 3), "float32"), verbose=0)
     assert probabilities.shape == (2, 3)
+
+    # A fine-tuned run is a base too: its nested base gets the next new head.
+    again = finetune(
+        _config(
+            data_dir=str(photos),
+            base=result.run_dir,
+            head_epochs=1,
+            unfreeze="none",
+            output=str(tmp_path / "again"),
+        )
+    )
+    reloaded = keras.saving.load_model(Path(again.run_dir) / "model.keras")
+    assert nested_base(reloaded).name == base.name
+    assert reloaded.predict(np.zeros((1, 32, 32, 3), "float32"), verbose=0).shape == (1, 3)
 
 
 def test_weights_flag_with_a_file_base_is_refused(tmp_path):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from recipes.config import RunConfig
-from recipes.optim import WarmupCosine, WarmupStep, learning_rate, make_optimizer
+from recipes.optim import SGDWithL2, WarmupCosine, WarmupStep, learning_rate, make_optimizer
 
 
 def _at(schedule, step):
@@ -75,3 +75,37 @@ def test_learning_rate_kinds():
 def test_warmup_is_cut_to_leave_the_last_epoch_to_the_schedule():
     schedule = learning_rate(RunConfig(schedule="cosine", warmup_epochs=5), 0.1, 10, 2)
     assert schedule.warmup_steps == 10
+
+
+def test_sgd_weight_decay_is_the_papers_l2_through_momentum():
+    """AlexNet's rule: v = 0.9 v - lr * (g + wd * w); w += v (here with g = 0)."""
+    lr, wd, momentum, steps = 0.01, 5e-4, 0.9, 300
+    variable = keras.Variable(np.ones((1,), "float32"), name="kernel")
+    optimizer = make_optimizer(
+        RunConfig(optimizer="momentum", momentum=momentum, weight_decay=wd), lr
+    )
+    for _ in range(steps):
+        optimizer.apply_gradients([(np.zeros((1,), "float32"), variable)])
+    w, v = 1.0, 0.0
+    for _ in range(steps):
+        v = momentum * v - lr * wd * w
+        w += v
+    np.testing.assert_allclose(np.array(variable), [w], rtol=1e-5)
+    assert w < 1.0 - 10 * lr * wd * steps * 0.9  # about 10x a decoupled decay's effect
+
+
+def test_sgd_with_l2_keeps_its_exclusions_through_serialization():
+    optimizer = make_optimizer(RunConfig(optimizer="nesterov", weight_decay=1e-4), 0.1)
+    restored = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
+    assert isinstance(restored, SGDWithL2)
+    assert restored.l2 == 1e-4 and restored.nesterov
+    bias = keras.Variable(np.ones((2,), "float32"), name="bias")
+    restored.apply_gradients([(np.zeros((2,), "float32"), bias)])
+    np.testing.assert_array_equal(np.array(bias), 1.0)
+
+
+def test_constant_schedule_warms_up_too():
+    schedule = learning_rate(RunConfig(schedule="constant", warmup_epochs=1), 0.1, 10, 3)
+    assert _at(schedule, 0) == pytest.approx(0.01)
+    assert _at(schedule, 9) == pytest.approx(0.1)
+    assert _at(schedule, 29) == pytest.approx(0.1)

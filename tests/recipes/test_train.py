@@ -12,10 +12,10 @@ import keras
 import numpy as np
 import pytest
 
-import zoo.layers  # noqa: F401  (registers the custom layers for loading)
+from recipes.callbacks import RunRecorder
 from recipes.config import resolve_config
 from recipes.fitting import TrainingDiverged
-from recipes.train import train
+from recipes.train import build_classifier, train
 from zoo.errors import UsageError
 
 TINY = {
@@ -106,6 +106,69 @@ def test_nan_stops_with_a_pointer_to_the_last_good_checkpoint(tmp_path):
 def test_dropout_for_an_architecture_without_one(tmp_path):
     with pytest.raises(UsageError, match="no dropout"):
         train(tiny(tmp_path, arch="resnet18", dropout=0.3))
+    assert not (tmp_path / "run").exists()  # built before the run directory is made
+
+
+def _interrupted_after(epoch, monkeypatch):
+    """Makes the run stop like a kill right after `epoch`'s checkpoint is complete."""
+    record = RunRecorder.on_epoch_end
+
+    def record_then_stop(self, index, logs=None):
+        record(self, index, logs)
+        if index + 1 == epoch:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunRecorder, "on_epoch_end", record_then_stop)
+
+
+def test_resume_keeps_the_plateau_counters_and_the_weight_decay_exclusions(
+    tmp_path, monkeypatch
+):
+    # A rate too small to change anything: validation accuracy never improves, so
+    # the plateau schedule divides the rate at fixed epochs (here after 3 and 5).
+    settings = {
+        "epochs": 5,
+        "optimizer": "momentum",
+        "lr": 1e-9,
+        "weight_decay": 0.5,
+        "schedule": "plateau",
+        "plateau_patience": 2,
+    }
+    straight = train(tiny(tmp_path / "straight", **settings))
+    with monkeypatch.context() as patch:
+        _interrupted_after(2, patch)
+        with pytest.raises(KeyboardInterrupt):
+            train(tiny(tmp_path / "resumed", **settings))
+    resumed = train(tiny(tmp_path / "resumed", resume=True, **settings))
+    rates = [row["lr"] for row in straight.history]
+    assert rates == pytest.approx([1e-9, 1e-9, 1e-9, 1e-10, 1e-10])
+    assert [row["lr"] for row in resumed.history] == pytest.approx(rates)
+
+    # The rebuilt optimizer still leaves biases undecayed: at a visible rate, one
+    # zero-gradient step decays the kernels by lr * wd, while the biases move only
+    # by their (tiny, restored) momentum.
+    from recipes.devices import setup_devices
+    from recipes.fitting import compile_model, restore_checkpoint
+    from recipes.runs import RunDirectory
+
+    config = tiny(tmp_path / "resumed", resume=True, **settings)
+    model = build_classifier(config, 4, 32)
+    compile_model(model, config, setup_devices("fp32", "off", "default"), 0.1, 1, 5, 4)
+    run = RunDirectory(Path(resumed.run_dir))
+    assert restore_checkpoint(model, run) == 5
+    model.optimizer.learning_rate = 0.1
+    bias, kernel = model.get_layer("f6").bias, model.get_layer("f6").kernel
+    before_bias, before_kernel = np.array(bias), np.array(kernel)
+    zeros = [np.zeros(v.shape, "float32") for v in model.trainable_variables]
+    model.optimizer.apply_gradients(zip(zeros, model.trainable_variables, strict=True))
+    np.testing.assert_allclose(np.array(bias), before_bias, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(np.array(kernel), before_kernel * (1 - 0.1 * 0.5), atol=1e-8)
+
+
+def test_resuming_a_finished_run_is_refused(tmp_path):
+    train(tiny(tmp_path, epochs=1))
+    with pytest.raises(UsageError, match="has finished"):
+        train(tiny(tmp_path, epochs=1, resume=True))
 
 
 def _zoo(*args, **kwargs):
