@@ -202,9 +202,7 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
         raise UsageError(f"{name} must be one of {', '.join(choices)}. Received: {name}={value!r}")
 
 
-def _check_positive(
-    name: str, value: Any, allow_zero: bool = False, integer: bool = False
-) -> None:
+def _check_positive(name: str, value: Any, allow_zero: bool = False, integer: bool = False) -> None:
     number = int if integer else int | float
     if isinstance(value, bool) or not isinstance(value, number):
         kind = "an integer" if integer else "a number"

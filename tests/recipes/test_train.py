@@ -121,9 +121,7 @@ def _interrupted_after(epoch, monkeypatch):
     monkeypatch.setattr(RunRecorder, "on_epoch_end", record_then_stop)
 
 
-def test_resume_keeps_the_plateau_counters_and_the_weight_decay_exclusions(
-    tmp_path, monkeypatch
-):
+def test_resume_keeps_the_plateau_counters_and_the_weight_decay_exclusions(tmp_path, monkeypatch):
     # A rate too small to change anything: validation accuracy never improves, so
     # the plateau schedule divides the rate at fixed epochs (here after 3 and 5).
     settings = {

@@ -212,9 +212,7 @@ def test_efficientnet_imagenet_stem_divides_by_the_standard_deviation(
     from keras.src.legacy.saving import legacy_h5_format
 
     mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
-    source = keras.applications.EfficientNetB0(
-        weights=None, include_top=False, input_shape=SHAPE
-    )
+    source = keras.applications.EfficientNetB0(weights=None, include_top=False, input_shape=SHAPE)
     stem = next(layer for layer in source.layers if isinstance(layer, keras.layers.Normalization))
     stem.set_weights([mean, std, np.array(1)])  # as in Keras' ImageNet file: std, not std**2
     path = tmp_path / "efficientnetb0_notop.h5"
