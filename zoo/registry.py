@@ -43,7 +43,9 @@ class ArchSpec:
         channels: Default number of input channels.
         rgb_only: Whether the network only takes 3-channel inputs.
         weights: Pretrained weights that exist, e.g. `("imagenet",)`.
-        body_end: Name of the last layer of the body (before pooling and head).
+        body_end: Name of the last layer of the body (before pooling and head),
+            or `None` where Keras gives that layer no stable name (NASNet,
+            MobileNetV3, ConvNeXt); the body is then the `include_top=False` model.
         block_pattern: Regular expression matching the names of the layers that
             end a block; fine-tuning unfreezes whole blocks with it.
         aliases: Other names that resolve to this one.

@@ -8,8 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 from click.testing import CliRunner
@@ -145,19 +143,3 @@ def test_fetch_json_keeps_stdout_clean(models_dir, tmp_path, monkeypatch):
     again = run("fetch", "densenet121", "--top")
     assert again.exit_code == 0, again.output
     assert "already cached" in again.stdout
-
-
-def test_weights_command_imports_no_tensorflow(tmp_path):
-    """`zoo --help` stays fast: the module, and `list`, need no TensorFlow."""
-    code = (
-        "import sys; from click.testing import CliRunner; import cli.weights_cmd as m; "
-        "r = CliRunner().invoke(m.weights_group, ['list', '--json']); "
-        "assert r.exit_code == 0, r.output; "
-        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported TF'"
-    )
-    env = {**os.environ, "KERAS_HOME": str(tmp_path)}
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr

@@ -28,6 +28,8 @@ def test_builds_small_with_new_head_and_as_feature_extractor(name):
 
     features = zoo.build_model(name, include_top=False, pooling="avg", input_shape=shape)
     assert len(features.output_shape) == 2
+    if spec.body_end is not None:  # the body ends right before the pooling
+        assert features.layers[-2].name == spec.body_end
     block_ends = [layer for layer in features.layers if re.search(spec.block_pattern, layer.name)]
     assert len(block_ends) >= 2, "fine-tuning unfreezes whole blocks"
     assert np.asarray(features(images, training=False)).shape[0] == 2
