@@ -4,10 +4,11 @@ Both sides train the same architecture on the same folder of JPEG files in the
 same process, one after the other:
 
 - `keras`: `keras.utils.image_dataset_from_directory(...).prefetch(AUTOTUNE)`
-  and `model.fit` in float32, as in the Keras tutorials;
+  and `model.fit` in float32 with Keras' own layers (its `BatchNormalization`),
+  as in the Keras tutorials;
 - `zoo`: `recipes.data.load_data` (parallel decode, cache of decoded and resized
-  images, prefetch) and the precision `zoo train` picks (`auto`: bf16 on CPUs
-  with AVX512-BF16/AMX).
+  images, prefetch), the zoo's model (`FusedBatchNormalization`) and the
+  precision `zoo train` picks (`auto`: bf16 on CPUs with AVX512-BF16/AMX).
 
 Throughput is training images per second over the epochs after the first
 (the first one traces the step function and fills the cache), and over all of them.
@@ -27,6 +28,7 @@ import zoo
 from recipes.data import DataConfig, load_data
 from recipes.devices import resolve_precision, set_precision
 from recipes.shapes import write_folder
+from zoo.layers import FusedBatchNormalization
 
 
 class _EpochTimer(keras.callbacks.Callback):
@@ -43,9 +45,19 @@ class _EpochTimer(keras.callbacks.Callback):
 
 
 def _train(
-    arch: str, dataset: tf.data.Dataset, images: int, classes: int, size: int, epochs: int
+    arch: str,
+    dataset: tf.data.Dataset,
+    images: int,
+    classes: int,
+    size: int,
+    epochs: int,
+    keras_layers: bool = False,
 ) -> dict[str, float]:
     model = zoo.build_model(arch, classes=classes, input_shape=(size, size, 3))
+    if keras_layers:  # the plain-Keras side: Keras' own BatchNormalization
+        for layer in model.layers:
+            if isinstance(layer, FusedBatchNormalization):
+                layer.__class__ = keras.layers.BatchNormalization
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     timer = _EpochTimer()
     model.fit(dataset, epochs=epochs, callbacks=[timer], shuffle=False, verbose=0)
@@ -99,7 +111,7 @@ def measure_training(
             seed=0,
             verbose=False,
         ).prefetch(tf.data.AUTOTUNE)
-        keras_side = _train(arch, plain, images, class_count, image_size, epochs)
+        keras_side = _train(arch, plain, images, class_count, image_size, epochs, keras_layers=True)
 
         precision = resolve_precision("auto")
         set_precision(precision)
@@ -108,7 +120,7 @@ def measure_training(
                 data_dir=str(root),
                 image_size=(image_size, image_size),
                 batch_size=batch_size,
-                val_split=0.2,
+                val_split=0.0,  # the same images, in the same number of steps, as Keras
                 seed=0,
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 
@@ -20,3 +21,25 @@ def _fresh_keras_session():
         keras.backend.clear_session()
         keras.mixed_precision.set_global_policy("float32")
         gc.collect()
+
+
+@pytest.fixture
+def interrupted_after():
+    """A context manager: inside it, a run stops like a kill right after epoch N's checkpoint."""
+    from recipes.callbacks import RunRecorder
+
+    record = RunRecorder.on_epoch_end
+
+    @contextlib.contextmanager
+    def stop_after(epoch: int):
+        def record_then_stop(self, index, logs=None):
+            record(self, index, logs)
+            if index + 1 == epoch:
+                raise KeyboardInterrupt
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(RunRecorder, "on_epoch_end", record_then_stop)
+            with pytest.raises(KeyboardInterrupt):
+                yield
+
+    return stop_after

@@ -14,7 +14,7 @@ import keras
 
 from zoo import weights as weights_lib
 from zoo.errors import UsageError
-from zoo.layers import ImagePreprocessing
+from zoo.layers import ImagePreprocessing, fuse_batch_norm
 from zoo.registry import ArchSpec, get_spec
 
 _STANDARD_ARGS = {"classes", "include_top", "pooling", "classifier_activation"}
@@ -52,7 +52,9 @@ def build_model(
             `zoo info NAME` lists them.
 
     Returns:
-        An uncompiled `keras.Model` named after the architecture.
+        An uncompiled `keras.Model` named after the architecture. Its
+        BatchNormalization layers compute through TensorFlow's fused kernel
+        (`zoo.layers.FusedBatchNormalization`: Keras' weights and results).
 
     Raises:
         UnknownNameError: The name is not registered.
@@ -85,7 +87,7 @@ def build_model(
     if include_preprocessing and spec.preprocessing != "builtin":
         x = ImagePreprocessing(spec.preprocessing, name="preprocessing")(x)
     outputs = spec.builder(x, **kwargs)
-    model = keras.Model(inputs, outputs, name=spec.name)
+    model = fuse_batch_norm(keras.Model(inputs, outputs, name=spec.name))
     if weights not in (None, "imagenet"):
         weights_lib.load_weights_file(model, weights)
     return model

@@ -130,6 +130,29 @@ def test_pretrain_then_finetune_from_the_run_directory(tmp_path):
     assert reloaded.predict(np.zeros((1, 32, 32, 3), "float32"), verbose=0).shape == (1, 3)
 
 
+def test_resume_in_phase_two_rebuilds_the_unfrozen_base(tmp_path, interrupted_after):
+    from recipes.shapes import write_folder
+
+    photos = write_folder(tmp_path / "photos", num_classes=3, count_per_class=8, image_size=32)
+    settings = {
+        "data_dir": str(photos),
+        "base": "resnet18",
+        "weights": "none",
+        "head_epochs": 1,
+        "epochs": 2,
+        "unfreeze": "1",
+        "output": str(tmp_path / "run"),
+    }
+    with interrupted_after(2):  # the first epoch of phase 2
+        finetune(_config(**settings))
+    result = finetune(_config(resume=True, **settings))
+    assert [row["phase"] for row in result.history] == ["head", "finetune", "finetune"]
+    assert [row["lr"] for row in result.history[1:]] == pytest.approx([0.003 / 100] * 2)
+    base = nested_base(keras.saving.load_model(Path(result.run_dir) / "model.keras"))
+    assert base.get_layer("conv5_block2_2_conv").trainable
+    assert not base.get_layer("conv4_block2_2_conv").trainable
+
+
 def test_weights_flag_with_a_file_base_is_refused(tmp_path):
     model_file = tmp_path / "m.keras"
     zoo.build_model("resnet18", classes=2, input_shape=(32, 32, 3)).save(model_file)

@@ -12,7 +12,6 @@ import keras
 import numpy as np
 import pytest
 
-from recipes.callbacks import RunRecorder
 from recipes.config import resolve_config
 from recipes.fitting import TrainingDiverged
 from recipes.train import build_classifier, train
@@ -109,19 +108,9 @@ def test_dropout_for_an_architecture_without_one(tmp_path):
     assert not (tmp_path / "run").exists()  # built before the run directory is made
 
 
-def _interrupted_after(epoch, monkeypatch):
-    """Makes the run stop like a kill right after `epoch`'s checkpoint is complete."""
-    record = RunRecorder.on_epoch_end
-
-    def record_then_stop(self, index, logs=None):
-        record(self, index, logs)
-        if index + 1 == epoch:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(RunRecorder, "on_epoch_end", record_then_stop)
-
-
-def test_resume_keeps_the_plateau_counters_and_the_weight_decay_exclusions(tmp_path, monkeypatch):
+def test_resume_keeps_the_plateau_counters_and_the_weight_decay_exclusions(
+    tmp_path, interrupted_after
+):
     # A rate too small to change anything: validation accuracy never improves, so
     # the plateau schedule divides the rate at fixed epochs (here after 3 and 5).
     settings = {
@@ -133,10 +122,8 @@ def test_resume_keeps_the_plateau_counters_and_the_weight_decay_exclusions(tmp_p
         "plateau_patience": 2,
     }
     straight = train(tiny(tmp_path / "straight", **settings))
-    with monkeypatch.context() as patch:
-        _interrupted_after(2, patch)
-        with pytest.raises(KeyboardInterrupt):
-            train(tiny(tmp_path / "resumed", **settings))
+    with interrupted_after(2):
+        train(tiny(tmp_path / "resumed", **settings))
     resumed = train(tiny(tmp_path / "resumed", resume=True, **settings))
     rates = [row["lr"] for row in straight.history]
     assert rates == pytest.approx([1e-9, 1e-9, 1e-9, 1e-10, 1e-10])
