@@ -6,7 +6,7 @@ and `test/` folders. Both sides train the same architecture for the same
 number of epochs in this one process:
 
 - keras: `image_dataset_from_directory` (80/20 split of train/) + prefetch,
-  float32, Adam 1e-3, as in the Keras tutorials;
+  float32, Keras' own layers, Adam 1e-3, as in the Keras tutorials;
 - zoo: `recipes.train.train` with the defaults of `zoo train` (the `modern`
   preset, precision `auto`, the zoo's data pipeline).
 
@@ -34,6 +34,7 @@ import zoo
 from recipes.config import load_preset, resolve_config
 from recipes.devices import set_precision
 from recipes.train import train
+from zoo.layers import fuse_batch_norm
 
 
 def write_digits(root: Path, seed: int = 0) -> Path:
@@ -77,6 +78,7 @@ def keras_tutorial(root: Path, arch: str, epochs: int) -> dict[str, float]:
         verbose=False,
     )
     model = zoo.build_model(arch, classes=10, input_shape=(32, 32, 3))
+    fuse_batch_norm(model, fused=False)  # Keras' own layers, as a tutorial builds them
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     model.fit(train_ds.prefetch(tf.data.AUTOTUNE), validation_data=val_ds, epochs=epochs, verbose=0)
     accuracy = model.evaluate(test_ds, verbose=0, return_dict=True)["accuracy"]

@@ -28,7 +28,7 @@ import zoo
 from recipes.data import DataConfig, load_data
 from recipes.devices import resolve_precision, set_precision
 from recipes.shapes import write_folder
-from zoo.layers import FusedBatchNormalization
+from zoo.layers import fuse_batch_norm
 
 
 class _EpochTimer(keras.callbacks.Callback):
@@ -54,10 +54,7 @@ def _train(
     keras_layers: bool = False,
 ) -> dict[str, float]:
     model = zoo.build_model(arch, classes=classes, input_shape=(size, size, 3))
-    if keras_layers:  # the plain-Keras side: Keras' own BatchNormalization
-        for layer in model.layers:
-            if isinstance(layer, FusedBatchNormalization):
-                layer.__class__ = keras.layers.BatchNormalization
+    fuse_batch_norm(model, fused=not keras_layers)  # plain Keras: its own BatchNormalization
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     timer = _EpochTimer()
     model.fit(dataset, epochs=epochs, callbacks=[timer], shuffle=False, verbose=0)

@@ -245,24 +245,29 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
         )
 
 
-def fuse_batch_norm(model: keras.Model) -> keras.Model:
-    """Makes every Keras `BatchNormalization` layer of a model a `FusedBatchNormalization`.
+def fuse_batch_norm(model: keras.Model, fused: bool = True) -> keras.Model:
+    """Makes every `BatchNormalization` layer of a model fused (or Keras' own again).
 
     The layers change class in place: `FusedBatchNormalization` adds no state
     and only replaces `call`, so weights, config and the graph stay as they
-    are, and the model saves with the fused class.
+    are, and the model saves with the class it has.
 
     Args:
         model: A Keras model (nested models included).
+        fused: `True` for `FusedBatchNormalization`, `False` for Keras' layer
+            (what a plain-Keras model computes with, for comparisons).
 
     Returns:
         The same model.
     """
+    source, target = keras.layers.BatchNormalization, FusedBatchNormalization
+    if not fused:
+        source, target = target, source
     for layer in model.layers:
-        if type(layer) is keras.layers.BatchNormalization:
-            layer.__class__ = FusedBatchNormalization
+        if type(layer) is source:
+            layer.__class__ = target
         elif isinstance(layer, keras.Model):
-            fuse_batch_norm(layer)
+            fuse_batch_norm(layer, fused)
     return model
 
 
