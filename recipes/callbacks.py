@@ -170,13 +170,14 @@ class RunRecorder(keras.callbacks.Callback):
             "phase": self.phase,
             "lr": self._lr,
             "seconds": round(time.perf_counter() - self._started, 3),
+            "finished": round(time.time(), 3),  # wall clock (Unix time) at the epoch's end
         }
         row.update({key: float(value) for key, value in logs.items() if key != "learning_rate"})
         self.run.save_model(self.model, "last.keras")
         score = row.get(MONITOR, row.get("accuracy"))
         if score is not None and (self.best is None or score > self.best):
             self.best = score
-            self.run.save_model(self.model, "best.keras")
+            self.run.copy_file("last.keras", "best.keras")  # the same model: no second save
         self.rows.append(row)
         self.run.write_history(self.rows)
         self.run.write_json(

@@ -27,6 +27,7 @@ import fcntl
 import io
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -206,6 +207,10 @@ class RunDirectory:
     def save_model(self, model: Any, name: str) -> None:
         """Saves a Keras model (`.keras`) atomically."""
         atomic_write(self.file(name), lambda p: model.save(p))
+
+    def copy_file(self, source: str, name: str) -> None:
+        """Copies one of the run's files to another name, atomically."""
+        atomic_write(self.file(name), lambda path: shutil.copyfile(self.file(source), path))
 
     def history(self) -> list[dict[str, Any]]:
         """The rows of `history.csv` (one per completed epoch)."""

@@ -78,3 +78,11 @@ def test_history_round_trip(tmp_path):
     run.write_history(rows)
     assert run.history() == rows
     run.unlock()
+
+
+def test_copy_file_is_a_whole_atomic_copy(tmp_path):
+    run = RunDirectory(tmp_path)
+    (tmp_path / "last.keras").write_bytes(b"model bytes" * 1000)
+    run.copy_file("last.keras", "best.keras")
+    assert (tmp_path / "best.keras").read_bytes() == b"model bytes" * 1000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras", "last.keras"]

@@ -35,6 +35,7 @@ def tiny(tmp_path, **overrides):
 
 
 def test_train_writes_a_complete_run_directory(tmp_path):
+    started = time.time()
     result = train(tiny(tmp_path))
     run = Path(result.run_dir)
     for name in (
@@ -52,6 +53,8 @@ def test_train_writes_a_complete_run_directory(tmp_path):
     assert not (run / "run.lock").exists() or os.path.getsize(run / "run.lock") >= 0
     assert result.epochs == 2
     assert [row["epoch"] for row in result.history] == [1, 2]
+    finished = [row["finished"] for row in result.history]
+    assert started < finished[0] <= finished[1] <= time.time()
     assert "val_accuracy" in result.metrics
     assert len(json.loads((run / "class_names.json").read_text())) == 4
 
