@@ -16,16 +16,6 @@ _CHOICES = {
     "jit": ("auto", "on", "off"),
     "strategy": ("auto", "default", "mirrored", "multiworker"),
     "augment": ("none", "light", "standard", "strong"),
-    "interpolation": (
-        "bilinear",
-        "nearest",
-        "bicubic",
-        "area",
-        "lanczos3",
-        "lanczos5",
-        "gaussian",
-        "mitchellcubic",
-    ),
 }
 
 
@@ -69,7 +59,7 @@ _SHARED_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--mixup", type=float, help="MixUp alpha (0: off)."),
     click.option("--cutmix", type=float, help="CutMix factor (0: off)."),
     click.option(
-        "--interpolation", type=_choice("interpolation"), help="Resize method (bilinear)."
+        "--interpolation", help="Resize method of tf.image.resize: bilinear (default), area, ..."
     ),
     click.option(
         "--cache",

@@ -33,6 +33,13 @@ from recipes.optim import learning_rate, make_optimizer, warmup_steps
 from recipes.runs import STATE_FILE, RunDirectory
 from zoo.errors import UsageError, ZooError
 
+# The run settings the data pipeline takes as they are (same names in both).
+_DATA_SETTINGS = sorted(
+    {f.name for f in dataclasses.fields(DataConfig)}
+    & {f.name for f in dataclasses.fields(RunConfig)}
+    - {"image_size"}  # a side in RunConfig, (height, width) in DataConfig
+)
+
 
 class TrainingDiverged(ZooError):
     """The loss became NaN or infinite."""
@@ -76,31 +83,13 @@ def load_run_data(
     Raises:
         UsageError: The data's class count does not match `classes`.
     """
+    settings = {name: getattr(config, name) for name in _DATA_SETTINGS}
     data = load_data(
         DataConfig(
-            data_dir=config.data_dir,
-            dataset=config.dataset,
-            tfds_data_dir=config.tfds_data_dir,
+            **settings,
             image_size=(image_size, image_size),
             channels=channels,
-            batch_size=config.batch_size,
-            val_split=config.val_split,
-            seed=config.seed,
             num_classes=classes,
-            shapes_per_class=config.shapes_per_class,
-            augment=config.augment,
-            flip=config.flip,
-            rotation=config.rotation,
-            translation=config.translation,
-            zoom=config.zoom,
-            contrast=config.contrast,
-            randaugment=config.randaugment,
-            mixup=config.mixup,
-            cutmix=config.cutmix,
-            interpolation=config.interpolation,
-            cache=config.cache,
-            max_pixels=config.max_pixels,
-            drop_empty_classes=config.drop_empty_classes,
         )
     )
     if classes is not None and len(data.class_names) != classes:
