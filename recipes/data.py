@@ -852,15 +852,27 @@ def _cache_file(
                 "utf-8", "surrogateescape"))  # fmt: skip
         except OSError:
             digest.update(f"{index}\0{path}\0missing\n".encode("utf-8", "surrogateescape"))
-    key = digest.hexdigest()[:16]
+    return _cache_path(cache, "zoo-data", digest.hexdigest()[:16])
+
+
+def _cache_path(cache: str, stem: str, key: str) -> str:
+    """Where a file cache goes: `CACHE/STEM-KEY` in a folder, else `CACHE-KEY`.
+
+    Raises:
+        UsageError: The folder cannot be made.
+    """
     cache = os.fspath(cache)
-    if os.path.isdir(cache) or cache.endswith(os.sep):
-        os.makedirs(cache, exist_ok=True)
-        return os.path.join(cache, f"zoo-data-{key}")
-    parent = os.path.dirname(cache)
-    if parent:
-        os.makedirs(parent, exist_ok=True)
-    return f"{cache}-{key}"
+    in_folder = os.path.isdir(cache) or cache.endswith(os.sep)
+    folder = cache if in_folder else os.path.dirname(cache)
+    try:
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+    except OSError as error:
+        raise UsageError(
+            f"Cannot make the data cache folder {folder} ({error.strerror}); pass --cache "
+            "with a writable path, or --cache memory or --cache none."
+        ) from None
+    return os.path.join(cache, f"{stem}-{key}") if in_folder else f"{cache}-{key}"
 
 
 @contextlib.contextmanager
@@ -1437,14 +1449,7 @@ def _tfds_cache_file(cache: str, builder: Any, split: str, config: DataConfig) -
         (builder.name, str(builder.version), str(builder.data_dir), split)
         + (config.image_size, config.channels, config.interpolation, 1)
     )
-    digest = hashlib.sha1(key.encode()).hexdigest()[:16]
-    if os.path.isdir(cache) or cache.endswith(os.sep):
-        os.makedirs(cache, exist_ok=True)
-        return os.path.join(cache, f"zoo-tfds-{digest}")
-    parent = os.path.dirname(cache)
-    if parent:
-        os.makedirs(parent, exist_ok=True)
-    return f"{cache}-{digest}"
+    return _cache_path(cache, "zoo-tfds", hashlib.sha1(key.encode()).hexdigest()[:16])
 
 
 def _feature_keys(info: Any, name: str) -> tuple[str, str, bool]:

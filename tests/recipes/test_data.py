@@ -299,6 +299,14 @@ def test_a_broken_file_cache_is_one_line(tmp_path):
     assert "\n" not in message and "data cache" in message and "to none" in message
 
 
+def test_a_cache_folder_that_cannot_be_made_is_a_usage_error(tmp_path):
+    root = _folder(tmp_path / "d")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(UsageError, match="Cannot make the data cache folder"):
+        load_data(_config(root, cache=str(blocker / "cache") + os.sep))
+
+
 def test_plan_cache_keeps_memory_only_when_it_fits():
     gib = 2**30
     # 60,000 images at 224x224x3 take 8.4 GiB.
