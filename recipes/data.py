@@ -390,7 +390,7 @@ def plan_cache(
     return "none", (
         f"no in-memory cache: {images} images at {height}x{width} would take "
         f"{needed / 2**30:.1f} GiB of the {available / 2**30:.1f} GiB of memory available, so "
-        "they are decoded every epoch; use a smaller image size or a file cache for speed"
+        "they are decoded every epoch; use a smaller image size or --cache PATH for speed"
     )
 
 
@@ -895,7 +895,7 @@ def _filling(name: str) -> Iterator[None]:
 
     import tensorflow as tf
 
-    fix = "set the data cache to another path, or to none"
+    fix = "pass --cache with another path, or --cache none"
     try:
         handle = open(f"{name}.lock", "a")
     except OSError as error:

@@ -296,7 +296,7 @@ def test_a_broken_file_cache_is_one_line(tmp_path):
     with pytest.raises(ZooError) as caught:
         load_data(_config(root, cache=str(cache) + os.sep))
     message = str(caught.value)
-    assert "\n" not in message and "data cache" in message and "to none" in message
+    assert "\n" not in message and "data cache" in message and "--cache none" in message
 
 
 def test_a_cache_folder_that_cannot_be_made_is_a_usage_error(tmp_path):
