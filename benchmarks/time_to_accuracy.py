@@ -36,7 +36,7 @@ import zoo
 from recipes.config import load_preset, resolve_config
 from recipes.devices import set_precision
 from recipes.train import train
-from zoo.layers import fuse_batch_norm
+from zoo.batchnorm import fuse_batch_norm
 
 
 def write_digits(root: Path, seed: int = 0) -> Path:

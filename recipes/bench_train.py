@@ -28,7 +28,7 @@ import zoo
 from recipes.data import DataConfig, load_data
 from recipes.devices import resolve_precision, set_precision
 from recipes.shapes import write_folder
-from zoo.layers import fuse_batch_norm
+from zoo.batchnorm import fuse_batch_norm
 
 
 class _EpochTimer(keras.callbacks.Callback):

@@ -1,7 +1,10 @@
 """`build_model`: the one signature every architecture is built through.
 
 All argument checks live here, once, so that every registered architecture
-rejects bad input the same way. Errors end like Keras': `Received: classes=0`.
+rejects bad input the same way; errors end like Keras': `Received: classes=0`.
+The builder also owns what every model shares: the preprocessing layers in
+front of the body, and the classifier (global pooling or flatten, hidden dense
+layers, dropout, `predictions`) that an architecture's `Head` describes.
 """
 
 from __future__ import annotations
@@ -13,11 +16,20 @@ from typing import Any
 import keras
 
 from zoo import weights as weights_lib
+from zoo.batchnorm import fuse_batch_norm
 from zoo.errors import UsageError
-from zoo.layers import ImagePreprocessing, fuse_batch_norm
-from zoo.registry import ArchSpec, get_spec
+from zoo.layers import preprocessing_layers
+from zoo.registry import ArchSpec, Head, get_spec
 
-_STANDARD_ARGS = {"classes", "include_top", "pooling", "classifier_activation"}
+STANDARD_ARGS = (
+    "classes",
+    "include_top",
+    "pooling",
+    "classifier_activation",
+    "weights",
+    "include_preprocessing",
+)
+"""Arguments of `build_model` handed to the builders that declare them."""
 
 
 def build_model(
@@ -48,13 +60,13 @@ def build_model(
         classifier_activation: Activation of the last layer, or `None` for logits.
         include_preprocessing: Whether the model normalises raw 0-255 input
             itself (see `ArchSpec.preprocessing`).
-        **options: Architecture-specific options, e.g. `lrn=True` for AlexNet;
-            `zoo info NAME` lists them.
+        **options: Architecture-specific options, e.g. `lrn=True` for AlexNet
+            or `dropout=0.3` where the top has dropout; `zoo info NAME` lists them.
 
     Returns:
         An uncompiled `keras.Model` named after the architecture. Its
         BatchNormalization layers compute through TensorFlow's fused kernel
-        (`zoo.layers.FusedBatchNormalization`: Keras' weights and results).
+        (`zoo.batchnorm.FusedBatchNormalization`: Keras' weights and results).
 
     Raises:
         UnknownNameError: The name is not registered.
@@ -69,28 +81,103 @@ def build_model(
     _check_options(spec, options)
     weights = _normalise_weights(spec, weights, include_top, classes)
     shape = resolve_input_shape(spec, input_shape, weights=weights, include_top=include_top)
+    dropout = options.pop("dropout", None) if spec.head is not None else None
 
-    kwargs: dict[str, Any] = {
+    standard: dict[str, Any] = {
         "classes": classes,
         "include_top": include_top,
         "pooling": pooling,
         "classifier_activation": classifier_activation,
-        **options,
+        "weights": (
+            weights_lib.imagenet_weights_path(spec, include_top=include_top)
+            if weights == "imagenet"
+            else None
+        ),
+        # Only a network that normalises its input itself is told to leave that out.
+        "include_preprocessing": include_preprocessing or spec.preprocessing != "builtin",
     }
-    if spec.preprocessing == "builtin":
-        kwargs["include_preprocessing"] = include_preprocessing
-    if weights == "imagenet":
-        kwargs["weights"] = weights_lib.imagenet_weights_path(spec.name, include_top=include_top)
+    declared = inspect.signature(spec.builder).parameters
+    kwargs = {key: value for key, value in standard.items() if key in declared}
 
     inputs = keras.Input(shape=shape, name="image")
     x = inputs
     if include_preprocessing and spec.preprocessing != "builtin":
-        x = ImagePreprocessing(spec.preprocessing, name="preprocessing")(x)
-    outputs = spec.builder(x, **kwargs)
+        for layer in preprocessing_layers(spec.preprocessing):
+            x = layer(x)
+    body = spec.builder(x, **kwargs, **options)
+    if spec.head is None:  # the builder made the whole network
+        outputs = body
+    else:
+        features, auxiliary = body if isinstance(body, tuple) else (body, [])
+        if include_top:
+            top = classifier_top(features, spec.head, classes, classifier_activation, dropout)
+            outputs = [top, *auxiliary] if auxiliary else top
+        else:
+            outputs = global_pool(features, pooling)
     model = fuse_batch_norm(keras.Model(inputs, outputs, name=spec.name))
     if weights not in (None, "imagenet"):
         weights_lib.load_weights_file(model, weights)
     return model
+
+
+def classifier_top(
+    features: keras.KerasTensor,
+    head: Head,
+    classes: int,
+    activation: str | None,
+    dropout: float | None = None,
+) -> keras.KerasTensor:
+    """The classifier an architecture's `Head` describes, on its body's feature map.
+
+    Args:
+        features: The body's last (4-D) feature map.
+        head: What to build.
+        classes: Units of `predictions`.
+        activation: Activation of `predictions`.
+        dropout: Dropout rate; `None` takes the head's default.
+
+    Returns:
+        The output of `predictions`.
+    """
+    rate = head.dropout if dropout is None else check_dropout(dropout)
+    if head.pool == "flatten":
+        x = keras.layers.Flatten(name="flatten")(features)
+    else:
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(features)
+    for name, units, hidden_activation in head.hidden:
+        x = keras.layers.Dense(units, activation=hidden_activation, name=name)(x)
+        if rate:
+            x = keras.layers.Dropout(rate, name=f"{name}_dropout")(x)
+    if rate and not head.hidden:
+        x = keras.layers.Dropout(rate, name="dropout")(x)
+    return keras.layers.Dense(classes, activation=activation, name="predictions")(x)
+
+
+def global_pool(x: keras.KerasTensor, pooling: str | None) -> keras.KerasTensor:
+    """A feature extractor's optional global pooling: `None`, `"avg"` or `"max"`."""
+    if pooling == "avg":
+        return keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if pooling == "max":
+        return keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    return x
+
+
+def check_dropout(rate: Any, option: str = "dropout") -> float:
+    """Checks a dropout rate given as an architecture option.
+
+    Args:
+        rate: The rate.
+        option: The option's name, for the message.
+
+    Returns:
+        The rate, as a float.
+
+    Raises:
+        UsageError: The rate is not a number in [0, 1).
+    """
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate < 1:
+        raise UsageError(f"{option} must be a number in [0, 1). Received: {option}={rate!r}")
+    return float(rate)
 
 
 def resolve_input_shape(
@@ -143,6 +230,22 @@ def resolve_input_shape(
     return shape
 
 
+def architecture_options(spec: ArchSpec) -> dict[str, Any]:
+    """The architecture-specific keyword options of a builder, with defaults.
+
+    Includes `dropout` where the architecture's top has dropout.
+    """
+    parameters = inspect.signature(spec.builder).parameters.values()
+    options = {
+        p.name: p.default
+        for p in parameters
+        if p.kind is p.KEYWORD_ONLY and p.name not in STANDARD_ARGS
+    }
+    if spec.head is not None and spec.head.dropout is not None:
+        options["dropout"] = spec.head.dropout
+    return options
+
+
 def _check_classes(classes: int) -> None:
     if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
         raise UsageError(f"classes must be a positive integer. Received: classes={classes}")
@@ -179,24 +282,13 @@ def _check_options(spec: ArchSpec, options: dict[str, Any]) -> None:
         )
 
 
-def architecture_options(spec: ArchSpec) -> dict[str, Any]:
-    """The architecture-specific keyword options of a builder, with defaults."""
-    parameters = inspect.signature(spec.builder).parameters.values()
-    return {
-        p.name: p.default
-        for p in parameters
-        if p.kind is p.KEYWORD_ONLY
-        and p.name not in _STANDARD_ARGS | {"weights", "include_preprocessing"}
-    }
-
-
 def _normalise_weights(
     spec: ArchSpec, weights: str | None, include_top: bool, classes: int
 ) -> str | None:
     if weights is None or str(weights).lower() == "none":
         return None
     if str(weights).lower() == "imagenet":
-        if "imagenet" not in spec.weights:
+        if spec.imagenet is None:
             raise UsageError(
                 f"{spec.name} has no ImageNet weights; train it from scratch with "
                 f"weights=None, or pick a base that has them (`zoo list`). "

@@ -1,7 +1,11 @@
-"""The zoo's own layers: input preprocessing, LRN, LeNet-5's C3, fused BatchNorm, the heads.
+"""The zoo's own layers, and the preprocessing every model starts with.
 
-Every custom layer a zoo model can contain is defined (and registered for
-`keras.saving`) here, so importing this module is all a saved model needs.
+Preprocessing is made of Keras' own layers wherever they can express it
+(`Rescaling`, `Normalization`), so a model saved from most architectures loads
+with plain `keras.saving.load_model`. Caffe's mode (RGB to BGR, minus the
+ImageNet mean) cannot be, and neither can LRN or LeNet-5's C3: those layers are
+defined and registered here, so `import zoo` (which imports this module) is what
+loading such a model needs.
 """
 
 from __future__ import annotations
@@ -13,21 +17,52 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-_IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)
-_IMAGENET_STD_RGB = (0.229, 0.224, 0.225)
-_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)
+IMAGENET_STD_RGB = (0.229, 0.224, 0.225)
+CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+
+
+def preprocessing_layers(mode: str) -> list[keras.layers.Layer]:
+    """The layers that map raw 0-255 images to what a network expects.
+
+    Keeping them in the model means a saved or exported model takes raw pixel
+    values, and nothing normalises twice. The first (or only) layer is named
+    `preprocessing`.
+
+    Args:
+        mode: `tf` ([-1, 1]), `scale` ([0, 1]), `torch` ([0, 1], then the
+            ImageNet mean and std per channel) or `caffe` (BGR minus the
+            ImageNet mean).
+
+    Returns:
+        The layers, in order.
+
+    Raises:
+        ValueError: Unknown mode.
+    """
+    if mode == "tf":
+        return [keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="preprocessing")]
+    if mode == "scale":
+        return [keras.layers.Rescaling(1.0 / 255.0, name="preprocessing")]
+    if mode == "torch":  # (x / 255 - mean) / std, as one Normalization on 0-255 values
+        mean = [255.0 * m for m in IMAGENET_MEAN_RGB]
+        variance = [(255.0 * s) ** 2 for s in IMAGENET_STD_RGB]
+        return [keras.layers.Normalization(mean=mean, variance=variance, name="preprocessing")]
+    if mode == "caffe":
+        return [ImagePreprocessing("caffe", name="preprocessing")]
+    raise ValueError(f"Unknown preprocessing mode {mode!r}.")
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
 class ImagePreprocessing(keras.layers.Layer):
-    """Maps raw 0-255 images to what a network expects, inside the model.
+    """Caffe's preprocessing inside the model: RGB to BGR, minus the ImageNet mean.
 
-    Keeping this in the model means a saved or exported model takes raw pixel
-    values, and nothing normalises twice.
+    Keras' own layers cannot reverse the channel order. The layer also reads
+    the other modes (`tf`, `torch`, `scale`), which `preprocessing_layers`
+    builds from Keras' layers, so every model file that holds it loads.
 
     Args:
-        mode: `tf` ([-1, 1]), `caffe` (BGR minus ImageNet mean), `torch`
-            ([0, 1] then ImageNet mean/std) or `scale` ([0, 1]).
+        mode: `caffe`, `tf`, `torch` or `scale`.
         **kwargs: Standard layer arguments.
     """
 
@@ -39,16 +74,18 @@ class ImagePreprocessing(keras.layers.Layer):
             raise ValueError(f"mode must be one of {self.MODES}. Received: mode={mode!r}")
         self.mode = mode
 
-    def call(self, inputs: tf.Tensor) -> tf.Tensor:
-        x = tf.cast(inputs, self.compute_dtype)
+    def call(self, inputs: Any) -> Any:
+        x = keras.ops.cast(inputs, self.compute_dtype)
         if self.mode == "tf":
             return x / 127.5 - 1.0
         if self.mode == "scale":
             return x / 255.0
         if self.mode == "caffe":
-            return x[..., ::-1] - tf.constant(_CAFFE_MEAN_BGR, dtype=x.dtype)
-        mean = tf.constant(_IMAGENET_MEAN_RGB, dtype=x.dtype)
-        std = tf.constant(_IMAGENET_STD_RGB, dtype=x.dtype)
+            return keras.ops.flip(x, axis=-1) - keras.ops.convert_to_tensor(
+                CAFFE_MEAN_BGR, dtype=x.dtype
+            )
+        mean = keras.ops.convert_to_tensor(IMAGENET_MEAN_RGB, dtype=x.dtype)
+        std = keras.ops.convert_to_tensor(IMAGENET_STD_RGB, dtype=x.dtype)
         return (x / 255.0 - mean) / std
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
@@ -183,111 +220,3 @@ class PartiallyConnectedConv2D(keras.layers.Layer):
             "kernel_size": self.kernel_size,
             "activation": keras.activations.serialize(self.activation),
         }
-
-
-@keras.saving.register_keras_serializable(package="keras_zoo")
-class FusedBatchNormalization(keras.layers.BatchNormalization):
-    """Keras' `BatchNormalization`, computed by TensorFlow's fused kernel where it applies.
-
-    The same weights, config and results as Keras' layer (up to rounding): the
-    batch statistics are biased, the moving averages are updated as Keras does,
-    and a layer with `trainable=False` runs in inference mode. Keras computes
-    the normalisation as a chain of float32 element-wise ops around casts; the
-    fused kernel (oneDNN on CPUs, cuDNN on GPUs) does it in one pass and takes
-    bfloat16/float16 inputs as they are, which makes mixed-precision training
-    of BatchNorm networks much faster. Masks, batch renormalisation,
-    synchronized statistics, inputs that are not 4-D channels-last and an
-    `epsilon` below the kernel's minimum fall back to Keras' computation.
-    """
-
-    _MIN_EPSILON = 1.001e-5  # the fused kernel's smallest epsilon
-
-    def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
-        if not self._fusable(inputs, mask):
-            return super().call(inputs, training=training, mask=mask)
-        channels = inputs.shape[-1]
-        scale = self.gamma if self.scale else tf.ones((channels,), tf.float32)
-        offset = self.beta if self.center else tf.zeros((channels,), tf.float32)
-        if training and self.trainable:
-            outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
-                inputs, scale, offset, epsilon=self.epsilon, is_training=True
-            )
-            # The kernel returns the unbiased variance; Keras keeps the biased one.
-            count = tf.cast(tf.reduce_prod(tf.shape(inputs)[:-1]), tf.float32)
-            variance = variance * (count - 1.0) / tf.maximum(count, 1.0)
-            momentum = self.momentum
-            self.moving_mean.assign(self.moving_mean * momentum + mean * (1.0 - momentum))
-            self.moving_variance.assign(
-                self.moving_variance * momentum + variance * (1.0 - momentum)
-            )
-        else:
-            outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
-                inputs,
-                scale,
-                offset,
-                mean=self.moving_mean,
-                variance=self.moving_variance,
-                epsilon=self.epsilon,
-                is_training=False,
-            )
-        return tf.cast(outputs, self.compute_dtype)
-
-    def _fusable(self, inputs: Any, mask: Any) -> bool:
-        return (
-            mask is None
-            and not self.renorm
-            and not self.synchronized
-            and len(inputs.shape) == 4
-            and self.axis in (-1, 3)
-            and inputs.shape[-1] is not None
-            and self.epsilon >= self._MIN_EPSILON
-            and inputs.dtype in (tf.float32, tf.bfloat16, tf.float16)
-        )
-
-
-def fuse_batch_norm(model: keras.Model, fused: bool = True) -> keras.Model:
-    """Makes every `BatchNormalization` layer of a model fused (or Keras' own again).
-
-    The layers change class in place: `FusedBatchNormalization` adds no state
-    and only replaces `call`, so weights, config and the graph stay as they
-    are, and the model saves with the class it has.
-
-    Args:
-        model: A Keras model (nested models included).
-        fused: `True` for `FusedBatchNormalization`, `False` for Keras' layer
-            (what a plain-Keras model computes with, for comparisons).
-
-    Returns:
-        The same model.
-    """
-    source, target = keras.layers.BatchNormalization, FusedBatchNormalization
-    if not fused:
-        source, target = target, source
-    for layer in model.layers:
-        if type(layer) is source:
-            layer.__class__ = target
-        elif isinstance(layer, keras.Model):
-            fuse_batch_norm(layer, fused)
-    return model
-
-
-def global_pool(x: keras.KerasTensor, pooling: str | None) -> keras.KerasTensor:
-    """Applies the feature extractor's optional global pooling.
-
-    Args:
-        x: A 4-D feature map.
-        pooling: `None` (keep the map), `"avg"` or `"max"`.
-
-    Returns:
-        The pooled (2-D) or unchanged tensor.
-    """
-    if pooling == "avg":
-        return keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    if pooling == "max":
-        return keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
-    return x
-
-
-def classifier(x: keras.KerasTensor, classes: int, activation: str | None) -> keras.KerasTensor:
-    """The final dense layer every top ends with, named `predictions` as in Keras."""
-    return keras.layers.Dense(classes, activation=activation, name="predictions")(x)

@@ -1,22 +1,27 @@
-"""The architecture registry: one `ArchSpec` per model and name lookup with hints.
+"""The architecture registry: one `ArchSpec` per model, and name lookup with hints.
 
 An architecture module registers a builder with `@register(ArchSpec(...))`. The
-builder receives the (already preprocessed) input tensor and the resolved
-arguments, and returns the output tensor; `zoo.builder.build_model` does all
-argument checks once, for every architecture.
+builder receives the (already preprocessed) input tensor and the
+architecture's own options, and returns its body's last feature map;
+`zoo.builder.build_model` checks the arguments once, for every architecture,
+and adds the classifier the spec's `Head` describes. Builders that make their
+whole network themselves (the keras.applications bases) have no `Head` and
+take the standard arguments they declare.
+
+Importing this module is cheap (no TensorFlow); the architectures are imported
+on the first lookup.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import fnmatch
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from zoo.errors import UnknownNameError
+from zoo.errors import UnknownNameError, closest, hint_for
 
 PREPROCESSING_MODES = ("tf", "caffe", "torch", "scale", "builtin")
 """How raw 0-255 images are normalised for an architecture.
@@ -25,6 +30,57 @@ PREPROCESSING_MODES = ("tf", "caffe", "torch", "scale", "builtin")
 then the ImageNet mean and std; `scale`: to [0, 1]; `builtin`: the network
 normalises its input itself (EfficientNet, ConvNeXt, MobileNetV3).
 """
+
+WEIGHT_VARIANTS = ("top", "notop")
+"""`top`: the file with the 1000-class ImageNet classifier; `notop`: the body only."""
+
+
+class WeightsFile(NamedTuple):
+    """One weights file as Keras publishes it.
+
+    Attributes:
+        file: The file's name in Keras' cache (Keras' `fname`; for NASNet it
+            differs from the URL's last part).
+        url: Where Keras downloads it from.
+        hash: Keras' md5 (32 hex digits) or sha256 (64) of the file, or `None`
+            where Keras publishes none.
+    """
+
+    file: str
+    url: str
+    hash: str | None
+
+
+class ImagenetWeights(NamedTuple):
+    """An architecture's ImageNet weights: the files with and without the top."""
+
+    top: WeightsFile
+    notop: WeightsFile
+
+    def variant(self, name: str) -> WeightsFile:
+        """The file of a variant, `top` or `notop`."""
+        return self.top if name == "top" else self.notop
+
+
+@dataclass(frozen=True)
+class Head:
+    """The classifier `build_model` puts on an architecture's body.
+
+    Attributes:
+        pool: `flatten` (the map's every value feeds the first dense layer,
+            as in LeNet, AlexNet and VGG) or `avg` (global average pooling,
+            layer `avg_pool`, as in GoogLeNet and ResNet).
+        hidden: The hidden dense layers before the classifier, each
+            `(name, units, activation)`.
+        dropout: Default dropout rate, or `None` when the head has no dropout
+            (then the architecture has no `dropout` option). With hidden
+            layers, a dropout layer `{name}_dropout` follows each of them;
+            without, one layer `dropout` precedes the classifier.
+    """
+
+    pool: str = "avg"
+    hidden: tuple[tuple[str, int, str], ...] = ()
+    dropout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -42,7 +98,9 @@ class ArchSpec:
         preprocessing: One of `PREPROCESSING_MODES`.
         channels: Default number of input channels.
         rgb_only: Whether the network only takes 3-channel inputs.
-        weights: Pretrained weights that exist, e.g. `("imagenet",)`.
+        imagenet: The ImageNet weights files, where they exist.
+        head: The classifier `build_model` adds, or `None` when the builder
+            makes its own (keras.applications bases).
         body_end: Name of the last layer of the body (before pooling and head),
             or `None` where Keras gives that layer no stable name (NASNet,
             MobileNetV3, ConvNeXt); the body is then the `include_top=False` model.
@@ -61,12 +119,18 @@ class ArchSpec:
     preprocessing: str = "tf"
     channels: int = 3
     rgb_only: bool = False
-    weights: tuple[str, ...] = ()
+    imagenet: ImagenetWeights | None = None
+    head: Head | None = None
     body_end: str | None = None
     block_pattern: str | None = None
     aliases: tuple[str, ...] = ()
     description: str = ""
     builder: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def weights(self) -> tuple[str, ...]:
+        """The pretrained weights that exist: `("imagenet",)` or `()`."""
+        return ("imagenet",) if self.imagenet is not None else ()
 
     @property
     def default_input_shape(self) -> tuple[int, int, int]:
@@ -119,8 +183,7 @@ def _load_architectures() -> None:
     """Imports the architecture modules, which register themselves."""
     global _loaded
     if not _loaded:
-        importlib.import_module("zoo.applications")
-        importlib.import_module("zoo.scratch")
+        importlib.import_module("zoo.archs")
         _loaded = True
 
 
@@ -139,16 +202,14 @@ def get_spec(name: str) -> ArchSpec:
             closest names.
     """
     _load_architectures()
-    key = _normalise(name)
+    key = _normalise(str(name))
     key = _ALIASES.get(key, key)
     if key in _REGISTRY:
         return _REGISTRY[key]
     if _squash(key) in _SQUASHED:
         return _REGISTRY[_SQUASHED[_squash(key)]]
-    known = sorted([*_REGISTRY, *_ALIASES])
-    matches = difflib.get_close_matches(key, known, n=6, cutoff=0.5)
-    close = list(dict.fromkeys(_ALIASES.get(match, match) for match in matches))[:3]
-    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    matches = closest(key, sorted([*_REGISTRY, *_ALIASES]), n=6)
+    hint = hint_for(list(dict.fromkeys(_ALIASES.get(match, match) for match in matches))[:3])
     raise UnknownNameError(
         f"Unknown architecture {name!r}.{hint} Run `zoo list` to see all {len(_REGISTRY)}."
     )

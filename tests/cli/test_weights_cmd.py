@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import cli.main
-from zoo import weights as weights_lib
+from tests.weights_table import imagenet_table, patch_entry
 
 UNREACHABLE = "http://127.0.0.1:9/keras-applications/"
 
@@ -41,17 +41,11 @@ def run(*args):
     return CliRunner().invoke(cli.main.cli, ["weights", *args])
 
 
-def patch_entry(monkeypatch, name, variant, **changes):
-    entry = weights_lib.IMAGENET_WEIGHTS[name][variant]._replace(**changes)
-    monkeypatch.setitem(weights_lib.IMAGENET_WEIGHTS[name], variant, entry)
-    return entry
-
-
 def test_list_json_is_one_document(models_dir):
     result = run("list", "--json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert len(rows) == 2 * len(weights_lib.IMAGENET_WEIGHTS)
+    assert len(rows) == 2 * len(imagenet_table())
     assert {"name", "variant", "file", "url", "hash", "cached", "path"} <= set(rows[0])
     assert not any(row["cached"] for row in rows)
     assert all(row["path"].startswith(str(models_dir)) for row in rows)
@@ -59,7 +53,7 @@ def test_list_json_is_one_document(models_dir):
 
 def test_list_text_shows_the_cache(models_dir):
     models_dir.mkdir(parents=True)
-    entry = weights_lib.IMAGENET_WEIGHTS["resnet50"]["notop"]
+    entry = imagenet_table()["resnet50"]["notop"]
     (models_dir / entry.file).write_bytes(b"x")
     result = run("list")
     assert result.exit_code == 0, result.output
@@ -115,7 +109,7 @@ def test_import_unknown_name_is_exit_2(models_dir, tmp_path):
 
 
 def test_fetch_offline_is_one_line_exit_1(models_dir, monkeypatch):
-    entry = weights_lib.IMAGENET_WEIGHTS["xception"]["notop"]
+    entry = imagenet_table()["xception"]["notop"]
     patch_entry(monkeypatch, "xception", "notop", url=UNREACHABLE + entry.file)
     result = run("fetch", "xception", "--no-top")
     assert result.exit_code == 1

@@ -61,13 +61,12 @@ def test_a_base_without_pretrained_weights_needs_a_decision():
 
 def test_imagenet_weights_offline_fail_with_one_clear_line(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    from zoo import weights
+    from tests.weights_table import imagenet_table, patch_entry
 
-    unreachable = {
-        variant: entry._replace(url=f"http://127.0.0.1:9/{entry.file}")
-        for variant, entry in weights.IMAGENET_WEIGHTS["mobilenet_v3_small"].items()
-    }
-    monkeypatch.setitem(weights.IMAGENET_WEIGHTS, "mobilenet_v3_small", unreachable)
+    for variant, entry in imagenet_table()["mobilenet_v3_small"].items():
+        patch_entry(
+            monkeypatch, "mobilenet_v3_small", variant, url=f"http://127.0.0.1:9/{entry.file}"
+        )
     with pytest.raises(WeightsUnavailableError) as info:
         load_base(_config(base="mobilenet_v3_small"), 32)
     assert "\n" not in str(info.value)

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from zoo.layers import FusedBatchNormalization
+from zoo.batchnorm import FusedBatchNormalization
 
 
 def _pair(dtype, **options):
@@ -78,7 +78,7 @@ def test_built_models_use_it_and_save_with_it(tmp_path):
 
 
 def test_fuse_batch_norm_switches_both_ways():
-    from zoo.layers import fuse_batch_norm
+    from zoo.batchnorm import fuse_batch_norm
 
     model = zoo.build_model("resnet18", classes=3, input_shape=(32, 32, 3))
     images = np.random.default_rng(4).uniform(0, 255, (2, 32, 32, 3)).astype("float32")

@@ -8,10 +8,10 @@ import keras
 import numpy as np
 import pytest
 
-from zoo.builder import build_model
+from zoo.archs.lenet import C3_TABLE
+from zoo.builder import build_model, classifier_top
 from zoo.errors import UsageError
 from zoo.layers import LocalResponseNormalization, PartiallyConnectedConv2D
-from zoo.lenet import C3_TABLE
 from zoo.registry import get_spec
 
 SCRATCH = [
@@ -367,9 +367,7 @@ def _fits(name: str, side: int) -> bool:
     spec = get_spec(name)
     inputs = keras.Input((side, side, spec.channels))
     try:
-        outputs = spec.builder(
-            inputs, classes=7, include_top=True, pooling=None, classifier_activation="softmax"
-        )
+        outputs = classifier_top(spec.builder(inputs), spec.head, 7, "softmax")
     except ValueError:
         return False
     return _smallest_side(keras.Model(inputs, outputs)) >= 1

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import zoo
+from tests.weights_table import imagenet_table, patch_entry
 from zoo import weights as weights_lib
 from zoo.errors import UnknownNameError, UsageError, WeightsUnavailableError
 
@@ -47,13 +48,6 @@ def md5(path):
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-def patch_entry(monkeypatch, name, variant, **changes):
-    """Points one table entry elsewhere (hash, url) for this test only."""
-    entry = weights_lib.IMAGENET_WEIGHTS[name][variant]._replace(**changes)
-    monkeypatch.setitem(weights_lib.IMAGENET_WEIGHTS[name], variant, entry)
-    return entry
-
-
 @pytest.fixture
 def no_download(monkeypatch):
     """Fails the test if anything tries to download."""
@@ -75,13 +69,13 @@ def files_in(folder):
 def test_table_covers_every_registered_imagenet_base():
     with_imagenet = {n for n in zoo.list_models() if "imagenet" in zoo.get_spec(n).weights}
     assert with_imagenet, "no registered base has ImageNet weights"
-    assert set(weights_lib.IMAGENET_WEIGHTS) == with_imagenet
+    assert set(imagenet_table()) == with_imagenet
     for name in with_imagenet:
-        assert set(weights_lib.IMAGENET_WEIGHTS[name]) == {"top", "notop"}
+        assert set(imagenet_table()[name]) == {"top", "notop"}
 
 
 def test_table_entries_are_well_formed():
-    for name, variants in weights_lib.IMAGENET_WEIGHTS.items():
+    for name, variants in imagenet_table().items():
         top, notop = variants["top"], variants["notop"]
         assert top.file != notop.file, name
         for entry in (top, notop):
@@ -98,7 +92,7 @@ def test_table_entries_are_well_formed():
 def test_table_hashes_match_keras_hash_tables():
     from keras.src.applications import convnext, efficientnet, efficientnet_v2, mobilenet_v3, resnet
 
-    table = weights_lib.IMAGENET_WEIGHTS
+    table = imagenet_table()
 
     def hashes(name):
         return (table[name]["top"].hash, table[name]["notop"].hash)
@@ -144,7 +138,7 @@ def test_table_is_what_keras_itself_downloads(name, constructor, monkeypatch):
             getattr(keras.applications, constructor)(
                 include_top=include_top, weights="imagenet", input_shape=(224, 224, 3)
             )
-    table = weights_lib.IMAGENET_WEIGHTS[name]
+    table = imagenet_table()[name]
     assert calls == [
         (table[variant].file, table[variant].url, table[variant].hash, "models")
         for variant in ("top", "notop")
@@ -153,7 +147,7 @@ def test_table_is_what_keras_itself_downloads(name, constructor, monkeypatch):
 
 def test_list_weights_rows(models_dir):
     rows = weights_lib.list_weights()
-    assert len(rows) == 2 * len(weights_lib.IMAGENET_WEIGHTS)
+    assert len(rows) == 2 * len(imagenet_table())
     row = next(r for r in rows if r["name"] == "resnet50" and r["variant"] == "notop")
     assert row == {
         "name": "resnet50",
@@ -173,7 +167,7 @@ def test_list_weights_rows(models_dir):
 
 
 def test_offline_and_not_cached_is_one_line_error(models_dir, monkeypatch):
-    entry = weights_lib.IMAGENET_WEIGHTS[NAME]["notop"]
+    entry = imagenet_table()[NAME]["notop"]
     entry = patch_entry(monkeypatch, NAME, "notop", url=UNREACHABLE + entry.file)
     with pytest.raises(WeightsUnavailableError) as caught:
         weights_lib.imagenet_weights_path(NAME, include_top=False)
@@ -187,7 +181,7 @@ def test_offline_and_not_cached_is_one_line_error(models_dir, monkeypatch):
 
 
 def test_build_never_falls_back_to_random_weights(models_dir, monkeypatch):
-    entry = weights_lib.IMAGENET_WEIGHTS[NAME]["notop"]
+    entry = imagenet_table()[NAME]["notop"]
     patch_entry(monkeypatch, NAME, "notop", url=UNREACHABLE + entry.file)
     with pytest.raises(WeightsUnavailableError, match=re.escape(entry.file)):
         zoo.build_model(NAME, weights="imagenet", include_top=False, input_shape=SHAPE)
@@ -235,7 +229,7 @@ def test_efficientnet_imagenet_stem_divides_by_the_standard_deviation(
 
 
 def test_cached_file_without_published_hash_is_used(models_dir, no_download):
-    entry = weights_lib.IMAGENET_WEIGHTS["mobilenet"]["top"]
+    entry = imagenet_table()["mobilenet"]["top"]
     models_dir.mkdir(parents=True)
     (models_dir / entry.file).write_bytes(b"not checked: Keras has no hash for it")
     found = weights_lib.imagenet_weights_path("mobilenet_v1", include_top=True)  # an alias
@@ -243,7 +237,7 @@ def test_cached_file_without_published_hash_is_used(models_dir, no_download):
 
 
 def test_cached_file_with_wrong_hash_is_reported_not_redownloaded(models_dir, no_download):
-    entry = weights_lib.IMAGENET_WEIGHTS["resnet50"]["notop"]
+    entry = imagenet_table()["resnet50"]["notop"]
     models_dir.mkdir(parents=True)
     cached = models_dir / entry.file
     cached.write_bytes(b"truncated download")
@@ -284,7 +278,7 @@ def test_names_without_imagenet_weights(models_dir):
 
 
 def test_fetch_offline_is_the_same_one_line_error(models_dir, monkeypatch):
-    entry = weights_lib.IMAGENET_WEIGHTS["vgg16"]["top"]
+    entry = imagenet_table()["vgg16"]["top"]
     patch_entry(monkeypatch, "vgg16", "top", url=UNREACHABLE + entry.file)
     with pytest.raises(WeightsUnavailableError) as caught:
         weights_lib.fetch("vgg16", include_top=True)
@@ -381,7 +375,7 @@ def test_import_without_published_hash_checks_by_loading(models_dir, tmp_path, n
     assert files_in(models_dir) == []
 
     destination = weights_lib.import_weights("mobilenet", good)
-    assert os.path.basename(destination) == weights_lib.IMAGENET_WEIGHTS["mobilenet"]["notop"].file
+    assert os.path.basename(destination) == imagenet_table()["mobilenet"]["notop"].file
 
 
 # --- load_weights_file -------------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 All convolutions have biases and ReLUs; there is no batch normalisation. Local
 response normalisation follows the first max pool and the 3x3 stem convolution.
-The final 7x7 average pool is a global average pool, the same at 224x224 and
-valid at any input size. 6,998,552 parameters with 1000 classes, without the
-auxiliary classifiers of Sec. 5 (`aux_logits=True` adds them).
+The top is the final 7x7 average pool as a global average pool (the same at
+224x224, and valid at any input size), dropout 0.4 and the classifier.
+6,998,552 parameters with 1000 classes, without the auxiliary classifiers of
+Sec. 5 (`aux_logits=True` adds them).
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import math
 
 import keras
 
-from zoo.alexnet import check_dropout
 from zoo.errors import UsageError
-from zoo.layers import LocalResponseNormalization, classifier, global_pool
-from zoo.registry import ArchSpec, register
+from zoo.layers import LocalResponseNormalization
+from zoo.registry import ArchSpec, Head, register
 
 # Table 1: #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj.
 _INCEPTIONS: dict[str, tuple[int, int, int, int, int, int]] = {
@@ -88,6 +88,7 @@ def _max_pool(x: keras.KerasTensor, name: str) -> keras.KerasTensor:
         min_size=1,
         paper="Szegedy et al., Going Deeper with Convolutions, CVPR 2015",
         preprocessing="tf",
+        head=Head(pool="avg", dropout=0.4),
         body_end="inception_5b_concat",
         block_pattern=r"^inception_\d[a-e]_concat$",
         aliases=("inception_v1",),
@@ -97,28 +98,24 @@ def _max_pool(x: keras.KerasTensor, name: str) -> keras.KerasTensor:
 def build(
     x: keras.KerasTensor,
     *,
-    classes: int,
     include_top: bool,
-    pooling: str | None,
+    classes: int,
     classifier_activation: str | None,
     aux_logits: bool = False,
-    dropout: float = 0.4,
-) -> keras.KerasTensor | list[keras.KerasTensor]:
-    """Builds GoogLeNet on a preprocessed input.
+) -> keras.KerasTensor | tuple[keras.KerasTensor, list[keras.KerasTensor]]:
+    """Builds GoogLeNet's body, conv1 to inception 5b, on a preprocessed input.
 
     Args:
         x: The preprocessed input tensor.
-        classes: Number of classes of the top.
-        include_top: Whether to add average pooling, dropout and the classifier.
-        pooling: Global pooling of inception_5b without the top: `None`, `"avg"`
-            or `"max"`.
-        classifier_activation: Activation of the classifiers.
+        include_top: Whether the model gets its classifier (the auxiliary
+            classifiers need it).
+        classes: Number of classes of the auxiliary classifiers.
+        classifier_activation: Their activation.
         aux_logits: Add the two auxiliary classifiers (after inception 4a and
             4d); the model then has three outputs, `[main, aux1, aux2]`.
-        dropout: Dropout rate before the main classifier.
 
     Returns:
-        The output tensor, or the three outputs with `aux_logits`.
+        Inception 5b's output, and with `aux_logits` the two auxiliary outputs.
 
     Raises:
         UsageError: `aux_logits` without the top, or on inputs too small for
@@ -140,14 +137,7 @@ def build(
             aux.append(_aux_head(x, f"aux{len(aux) + 1}", classes, classifier_activation))
         if name in _POOL_AFTER:
             x = _max_pool(x, f"pool{name[0]}")
-    if not include_top:
-        return global_pool(x, pooling)
-    rate = check_dropout(dropout)
-    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    if rate:
-        x = keras.layers.Dropout(rate, name="dropout")(x)
-    x = classifier(x, classes, classifier_activation)
-    return [x, *aux] if aux_logits else x
+    return (x, aux) if aux_logits else x
 
 
 def _check_aux(x: keras.KerasTensor, include_top: bool) -> None:

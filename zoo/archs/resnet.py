@@ -7,7 +7,8 @@ settle within a few dozen steps on small data sets). Shortcuts are
 identities, or 1x1 projections with batch normalisation where the shape changes
 (option B of Sec. 3.3). Layer names follow Keras' ResNet50: `conv1_conv`,
 `conv2_block1_1_conv`, `conv2_block1_0_conv` (projection), `conv2_block1_out`.
-Trainable parameters with 1000 classes: 11,689,512 and 21,797,672.
+The top is global average pooling and the classifier. Trainable parameters with
+1000 classes: 11,689,512 and 21,797,672.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from collections.abc import Callable, Sequence
 
 import keras
 
-from zoo.layers import classifier, global_pool
-from zoo.registry import ArchSpec, register
+from zoo.registry import ArchSpec, Head, register
 
 _PAPER = "He et al., Deep Residual Learning for Image Recognition, CVPR 2016"
 _WIDTHS = (64, 128, 256, 512)
@@ -52,29 +52,17 @@ def _basic_block(x: keras.KerasTensor, filters: int, strides: int, name: str) ->
     return keras.layers.Activation("relu", name=f"{name}_out")(x)
 
 
-def _builder(depths: Sequence[int]) -> Callable[..., keras.KerasTensor]:
+def _builder(depths: Sequence[int]) -> Callable[[keras.KerasTensor], keras.KerasTensor]:
     """A registry builder for the given number of blocks in stages conv2 to conv5."""
 
-    def build(
-        x: keras.KerasTensor,
-        *,
-        classes: int,
-        include_top: bool,
-        pooling: str | None,
-        classifier_activation: str | None,
-    ) -> keras.KerasTensor:
-        """Builds the ResNet on a preprocessed input.
+    def build(x: keras.KerasTensor) -> keras.KerasTensor:
+        """Builds the ResNet's body, conv1 to the last block, on a preprocessed input.
 
         Args:
             x: The preprocessed input tensor.
-            classes: Number of classes of the top.
-            include_top: Whether to add global average pooling and the classifier.
-            pooling: Global pooling of the last block without the top: `None`,
-                `"avg"` or `"max"`.
-            classifier_activation: Activation of `predictions`.
 
         Returns:
-            The output tensor.
+            The last block's output.
         """
         x = keras.layers.ZeroPadding2D(3, name="conv1_pad")(x)
         x = _conv_bn(x, 64, 7, "conv1", strides=2)
@@ -85,10 +73,7 @@ def _builder(depths: Sequence[int]) -> Callable[..., keras.KerasTensor]:
             for block in range(1, depth + 1):
                 strides = 2 if block == 1 and stage > 2 else 1
                 x = _basic_block(x, filters, strides, f"conv{stage}_block{block}")
-        if not include_top:
-            return global_pool(x, pooling)
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        return classifier(x, classes, classifier_activation)
+        return x
 
     return build
 
@@ -106,6 +91,7 @@ for _name, _depths, _params in (
             min_size=1,
             paper=_PAPER,
             preprocessing="tf",
+            head=Head(pool="avg"),
             body_end=f"conv5_block{_depths[-1]}_out",
             block_pattern=r"^conv\d_block\d+_out$",
             description=f"ResNet-{_name[6:]} with basic blocks and projection shortcuts",

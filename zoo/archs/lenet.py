@@ -5,7 +5,7 @@ a trainable coefficient and bias per map), C3 (16 maps, 5x5, connected to the S2
 maps by Table I), S4 (like S2), C5 (120 maps, 5x5) and F6 (84 units). Every layer
 ends in a tanh squashing function (the paper's `1.7159 tanh(2a/3)` differs only
 by a fixed scale). The paper's output layer of Euclidean RBF units is replaced by
-the zoo's usual dense classifier, `predictions`.
+the zoo's usual dense classifier, `predictions`, which `zoo.builder` adds with F6.
 
 Parameter counts, measured against real builds:
 
@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import keras
 
-from zoo.layers import PartiallyConnectedConv2D, classifier, global_pool
-from zoo.registry import ArchSpec, register
+from zoo.layers import PartiallyConnectedConv2D
+from zoo.registry import ArchSpec, Head, register
 
 C3_TABLE: tuple[tuple[int, ...], ...] = (
     *((i, (i + 1) % 6, (i + 2) % 6) for i in range(6)),
@@ -58,6 +58,7 @@ def _subsampling(x: keras.KerasTensor, name: str, trainable: bool) -> keras.Kera
         "Proc. IEEE 1998",
         preprocessing="tf",
         channels=1,
+        head=Head(pool="flatten", hidden=(("f6", 84, "tanh"),)),
         body_end="c5",
         block_pattern=r"^(s[24]|c5)$",
         aliases=("lenet",),
@@ -65,30 +66,19 @@ def _subsampling(x: keras.KerasTensor, name: str, trainable: bool) -> keras.Kera
     )
 )
 def build(
-    x: keras.KerasTensor,
-    *,
-    classes: int,
-    include_top: bool,
-    pooling: str | None,
-    classifier_activation: str | None,
-    full_c3: bool = False,
-    trainable_subsampling: bool = True,
+    x: keras.KerasTensor, *, full_c3: bool = False, trainable_subsampling: bool = True
 ) -> keras.KerasTensor:
-    """Builds LeNet-5 on a preprocessed input.
+    """Builds LeNet-5's body, C1 to C5, on a preprocessed input.
 
     Args:
         x: The preprocessed input tensor.
-        classes: Number of classes of the top.
-        include_top: Whether to add F6 and the classifier.
-        pooling: Global pooling of C5 without the top: `None`, `"avg"` or `"max"`.
-        classifier_activation: Activation of `predictions`.
         full_c3: Connect every C3 map to all six S2 maps (the common variant)
             instead of the paper's Table I.
         trainable_subsampling: Give S2 and S4 the paper's trainable coefficient,
             bias and tanh per map; `False` gives plain average pooling.
 
     Returns:
-        The output tensor.
+        C5's output.
     """
     x = keras.layers.Conv2D(6, 5, activation="tanh", name="c1")(x)
     x = _subsampling(x, "s2", trainable_subsampling)
@@ -97,9 +87,4 @@ def build(
     else:
         x = PartiallyConnectedConv2D(C3_TABLE, 5, activation="tanh", name="c3")(x)
     x = _subsampling(x, "s4", trainable_subsampling)
-    x = keras.layers.Conv2D(120, 5, activation="tanh", name="c5")(x)
-    if not include_top:
-        return global_pool(x, pooling)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dense(84, activation="tanh", name="f6")(x)
-    return classifier(x, classes, classifier_activation)
+    return keras.layers.Conv2D(120, 5, activation="tanh", name="c5")(x)
