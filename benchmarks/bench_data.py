@@ -18,7 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from cli.data_cmd import markdown_table  # noqa: E402
-from recipes.data import measure_throughput  # noqa: E402
+from recipes.bench.data import measure_throughput  # noqa: E402
 
 
 def main() -> None:

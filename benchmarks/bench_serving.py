@@ -23,7 +23,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -49,17 +48,17 @@ def _arguments() -> argparse.Namespace:
 
 
 def _make_run(directory: Path, arch: str, size: int, classes: int) -> None:
-    import yaml
-
+    """A run directory of an untrained model (the weights do not change the timing)."""
     import zoo
+    from recipes.config import resolve_config
+    from recipes.layout import RunLayout
 
     model = zoo.build_model(arch, classes=classes, input_shape=(size, size, 3))
+    run = RunLayout(directory)
     directory.mkdir(parents=True)
-    model.save(directory / "model.keras")
-    names = [f"class_{index}" for index in range(classes)]
-    (directory / "class_names.json").write_text(json.dumps(names))
-    config = {"arch": arch, "image_size": size, "interpolation": "bilinear"}
-    (directory / "config.yaml").write_text(yaml.safe_dump(config))
+    run.write_config(resolve_config({"arch": arch, "image_size": size, "classes": classes}))
+    run.write_class_names([f"class_{index}" for index in range(classes)])
+    run.save_model(model, RunLayout.MODEL)
 
 
 def _jpegs(count: int, size: tuple[int, int]) -> list[bytes]:
@@ -103,9 +102,9 @@ def main() -> None:
     import numpy as np
     import tensorflow as tf
 
-    from recipes.artifacts import load_trained
-    from recipes.export import export_model
-    from recipes.images import decode_and_resize
+    from recipes.data.decode import decode_and_resize
+    from recipes.serving.export import export_model
+    from recipes.serving.trained import load_trained
 
     with tempfile.TemporaryDirectory() as scratch:
         run = Path(args.run) if args.run else Path(scratch) / "run"
@@ -113,14 +112,14 @@ def main() -> None:
             _make_run(run, args.arch, args.image_size, args.classes)
         trained = load_trained(run)
         started = time.perf_counter()
-        export = export_model(run, out=Path(scratch) / "saved_models", name="bench")
+        export = export_model(run, output=Path(scratch) / "saved_models", name="bench")
         export_seconds = time.perf_counter() - started
         loaded = tf.saved_model.load(export["path"])
         serving_default = loaded.signatures["serving_default"]
         serving_images = loaded.signatures["serving_images"]
         model = trained.model
 
-        size = trained.image_size
+        size = trained.input_size
         jpegs = _jpegs(args.batch, size)
         arrays = np.stack(
             [

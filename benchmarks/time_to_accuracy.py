@@ -7,7 +7,7 @@ number of epochs in this one process:
 
 - keras: `image_dataset_from_directory` (80/20 split of train/) + prefetch,
   float32, Keras' own layers, Adam 1e-3, as in the Keras tutorials;
-- zoo: `recipes.train.train` with the defaults of `zoo train` (the `modern`
+- zoo: `recipes.training.train.train` with the defaults of `zoo train` (the `modern`
   preset, precision `auto`, the zoo's data pipeline).
 
 Both are measured alike: wall time from the start (data loading included)
@@ -34,8 +34,8 @@ from PIL import Image
 
 import zoo
 from recipes.config import load_preset, resolve_config
-from recipes.devices import set_precision
-from recipes.train import train
+from recipes.training.devices import set_precision
+from recipes.training.train import train
 from zoo.batchnorm import fuse_batch_norm
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from cli.data_cmd import bench_data_command
-from cli.output import echo_json, json_option, stdout_to_stderr
+from cli.output import echo_json, info, json_option, stdout_to_stderr
 
 
 @click.group("bench")
@@ -29,7 +30,7 @@ def bench_group() -> None:
 @json_option
 def bench_train_command(as_json: bool, **settings: object) -> None:
     """Training images/s: zoo defaults vs image_dataset_from_directory + fp32 fit."""
-    from recipes.bench_train import measure_training
+    from recipes.bench.train import measure_training
 
     with stdout_to_stderr(as_json):
         report = measure_training(**settings)
@@ -50,4 +51,109 @@ def bench_train_command(as_json: bool, **settings: object) -> None:
     click.echo(f"\nspeed-up (zoo / keras, steady state): {report['speedup']}x")
 
 
-bench_group.add_command(bench_data_command, "data")
+@bench_group.command("data")
+@click.argument("data_dir", metavar="[DIR]", required=False, type=click.Path())
+@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option(
+    "--image-size",
+    type=click.IntRange(min=8),
+    default=160,
+    show_default=True,
+    help="Square side both pipelines resize to.",
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option(
+    "--rounds",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Timed runs of each pipeline; the median is reported.",
+)
+@click.option(
+    "--images",
+    "images_per_class",
+    type=click.IntRange(min=2),
+    default=300,
+    show_default=True,
+    help="Without DIR: images per class of the generated folder (10 classes).",
+)
+@click.option(
+    "--source-size",
+    type=click.IntRange(min=8),
+    default=256,
+    show_default=True,
+    help="Without DIR: side of the generated JPEG files.",
+)
+@json_option
+def bench_data_command(
+    data_dir: str | None,
+    epochs: int,
+    image_size: int,
+    batch_size: int,
+    rounds: int,
+    images_per_class: int,
+    source_size: int,
+    as_json: bool,
+) -> None:
+    """Images/s of the zoo's data pipeline vs keras.utils.image_dataset_from_directory.
+
+    Both read DIR (default: a generated folder of shapes JPEG files) for
+    --epochs epochs in the same process, timed from building the pipeline to
+    the end of the last epoch.
+    """
+    from recipes.bench.data import measure_throughput
+
+    with stdout_to_stderr(as_json):
+        report = measure_throughput(
+            data_dir,
+            epochs=epochs,
+            image_size=image_size,
+            batch_size=batch_size,
+            rounds=rounds,
+            images_per_class=images_per_class,
+            source_size=source_size,
+            progress=info,
+        )
+    if as_json:
+        echo_json(report)
+    else:
+        click.echo(markdown_table(report))
+
+
+def markdown_table(report: dict[str, Any]) -> str:
+    """The data benchmark as a markdown table.
+
+    Args:
+        report: What `recipes.bench.data.measure_throughput` returns.
+
+    Returns:
+        The table and a line with the ratio.
+    """
+    height, width = report["image_size"]
+    zoo_images, keras_images = (
+        "-" if report[key] is None else report[key] for key in ("images", "keras_images")
+    )
+    lines = [
+        f"{zoo_images} images (zoo), {keras_images} images (keras) from "
+        f"{report['read_dir'] or report['data_dir']}; {report['epochs']} epochs at "
+        f"{height}x{width}, batch {report['batch_size']}, median of {report['rounds']} rounds",
+        "",
+        "| pipeline | images/s | seconds | setup s | epoch s |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for side in ("zoo", "keras"):
+        row = report[side]
+        if "error" in row:
+            lines.append(f"| {side}: {row['pipeline']} | failed: {row['error']} | | | |")
+            continue
+        epochs = " / ".join(f"{seconds:.2f}" for seconds in row["epoch_seconds"])
+        lines.append(
+            f"| {side}: {row['pipeline']} | {row['images_per_second']:.0f} | "
+            f"{row['seconds']:.2f} | {row['setup_seconds']:.2f} | {epochs} |"
+        )
+    lines.append("")
+    if report["ratio"] is not None:
+        lines.append(
+            f"speed-up (zoo / keras, images/s over {report['epochs']} epochs): {report['ratio']}x"
+        )
+    return "\n".join(lines)

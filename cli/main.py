@@ -24,10 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "finetune": ("cli.train_cmd:finetune_command", "Fine-tune a pretrained base with a new head."),
     "bench": ("cli.bench_cmd:bench_group", "Measure throughput against the plain-Keras way."),
     "data": ("cli.data_cmd:data_group", "Check an image folder the way training reads it."),
-    "evaluate": ("cli.serve_cmd:evaluate_command", "Measure a trained model on labelled data."),
-    "predict": ("cli.serve_cmd:predict_command", "Classify image files with a trained model."),
-    "export": ("cli.serve_cmd:export_command", "Export a SavedModel for TensorFlow Serving."),
-    "serve": ("cli.serve_cmd:serve_command", "Serve an export over TF Serving's REST API."),
+    "evaluate": ("cli.serving_cmd:evaluate_command", "Measure a trained model on labelled data."),
+    "predict": ("cli.serving_cmd:predict_command", "Classify image files with a trained model."),
+    "export": ("cli.serving_cmd:export_command", "Export a SavedModel for TensorFlow Serving."),
+    "serve": ("cli.serving_cmd:serve_command", "Serve an export over TF Serving's REST API."),
 }
 
 
@@ -60,10 +60,9 @@ class LazyGroup(click.Group):
     ) -> tuple[str | None, click.Command | None, list[str]]:
         name = args[0] if args else ""
         if name and not name.startswith("-") and name not in COMMANDS:
-            import difflib
+            from zoo.errors import did_you_mean
 
-            close = difflib.get_close_matches(name, COMMANDS, n=3)
-            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            hint = did_you_mean(name, COMMANDS, n=3, cutoff=0.6)
             raise click.UsageError(f"No such command {name!r}.{hint}", ctx)
         return super().resolve_command(ctx, args)
 

@@ -2,8 +2,8 @@
 
 TensorFlow's C++ core writes INFO lines (oneDNN, CUDA probing) straight to file
 descriptor 2 while it loads, before any logging setting applies. The import is
-done once with descriptor 2 captured; everything but those INFO lines is
-written back to stderr.
+done once with descriptor 2 filtered (`recipes.data.noise.filtered_stderr`):
+everything but those lines reaches stderr.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 
 _CHATTER = re.compile(
     r"^(I\d{4} |WARNING: All log messages before absl::InitializeLog"
@@ -24,21 +23,11 @@ def import_tensorflow_quietly() -> None:
     if "tensorflow" in sys.modules:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with tempfile.TemporaryFile() as capture:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        os.dup2(capture.fileno(), 2)
-        try:
-            import keras  # noqa: F401
-            import tensorflow
+    from recipes.data.noise import filtered_stderr
 
-            # Probing for GPUs logs a CUDA error on machines without one.
-            tensorflow.config.list_physical_devices("GPU")
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            capture.seek(0)
-            for line in capture.read().decode(errors="replace").splitlines():
-                if not _CHATTER.match(line):
-                    print(line, file=sys.stderr)
+    with filtered_stderr(_CHATTER):
+        import keras  # noqa: F401
+        import tensorflow
+
+        # Probing for GPUs logs a CUDA error on machines without one.
+        tensorflow.config.list_physical_devices("GPU")

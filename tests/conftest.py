@@ -26,7 +26,7 @@ def _fresh_keras_session():
 @pytest.fixture
 def interrupted_after():
     """A context manager: inside it, a run stops like a kill right after epoch N's checkpoint."""
-    from recipes.callbacks import RunRecorder
+    from recipes.training.callbacks import RunRecorder
 
     record = RunRecorder.on_epoch_end
 
@@ -43,3 +43,14 @@ def interrupted_after():
                 yield
 
     return stop_after
+
+
+@pytest.fixture(scope="session")
+def shapes_run(tmp_path_factory):
+    """A ResNet-18 run on 3 classes of the built-in set, trained by the real recipe.
+
+    Shared by the tests of one worker: copy it before changing it.
+    """
+    from tests.trained_runs import train_run
+
+    return train_run(tmp_path_factory.mktemp("runs") / "shapes")

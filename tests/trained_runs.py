@@ -1,32 +1,53 @@
-"""Small trained-model artifacts the evaluate/predict/export/serve tests share."""
+"""Small runs trained by the real recipes, for the tests of everything that uses a run.
 
-import json
+A ResNet-18 (BatchNorm, fused while training, saved as Keras' layer) trained for
+one epoch at 32 px, at the precision `zoo train` picks by default, on the
+built-in set or a folder.
+"""
 
-import keras
-import yaml
+from pathlib import Path
 
-from zoo.layers import ImagePreprocessing
+from recipes.config import load_preset, resolve_config
+from recipes.training.finetune import finetune
+from recipes.training.train import train
 
-DEFAULT_CLASSES = ("cat", "dog", "bird")
-
-
-def tiny_model(classes=3, size=32, channels=3):
-    """A raw-pixel classifier with the zoo's preprocessing layer, as runs hold."""
-    inputs = keras.Input((size, size, channels))
-    x = ImagePreprocessing("tf")(inputs)
-    x = keras.layers.Conv2D(4, 3, strides=2, activation="relu")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(classes, activation="softmax")(x)
-    return keras.Model(inputs, outputs)
+SHAPES_CLASSES = ["circle", "square", "triangle"]
+"""The built-in set's classes with `classes=3`, in label order."""
 
 
-def make_run(directory, model=None, class_names=DEFAULT_CLASSES, config=None):
-    """Writes a run directory (model.keras, class_names.json, config.yaml) like a trainer's."""
-    model = model or tiny_model(len(class_names))
-    directory.mkdir(parents=True, exist_ok=True)
-    model.save(directory / "model.keras")
-    (directory / "class_names.json").write_text(json.dumps(list(class_names)))
-    size = model.input_shape[1]
-    config = config or {"arch": "tiny", "image_size": size, "interpolation": "bilinear"}
-    (directory / "config.yaml").write_text(yaml.safe_dump(config))
-    return model
+def train_run(output, **settings):
+    """Trains a tiny run with `zoo train`'s recipe and defaults; returns its directory."""
+    config = resolve_config(
+        load_preset("modern"),
+        {
+            "task": "train",
+            "arch": "resnet18",
+            "classes": 3,
+            "image_size": 32,
+            "epochs": 1,
+            "batch_size": 16,
+            "shapes_per_class": 12,
+            "output": str(output),
+            **settings,
+        },
+    )
+    return Path(train(config).run_dir)
+
+
+def finetune_run(base, output, **settings):
+    """Fine-tunes a run with `zoo finetune`'s recipe (a nested base); returns its directory."""
+    config = resolve_config(
+        load_preset("finetune"),
+        {
+            "task": "finetune",
+            "base": str(base),
+            "classes": 3,
+            "head_epochs": 1,
+            "epochs": 1,
+            "batch_size": 16,
+            "shapes_per_class": 12,
+            "output": str(output),
+            **settings,
+        },
+    )
+    return Path(finetune(config).run_dir)

@@ -29,7 +29,7 @@ STANDARD_ARGS = (
     "weights",
     "include_preprocessing",
 )
-"""Arguments of `build_model` handed to the builders that declare them."""
+"""Arguments of `build_model` handed to the builders that declare them (or take `**`)."""
 
 
 def build_model(
@@ -97,7 +97,8 @@ def build_model(
         "include_preprocessing": include_preprocessing or spec.preprocessing != "builtin",
     }
     declared = inspect.signature(spec.builder).parameters
-    kwargs = {key: value for key, value in standard.items() if key in declared}
+    takes_all = any(p.kind is p.VAR_KEYWORD for p in declared.values())
+    kwargs = {key: value for key, value in standard.items() if takes_all or key in declared}
 
     inputs = keras.Input(shape=shape, name="image")
     x = inputs

@@ -76,7 +76,7 @@ def op_error_message(error: BaseException, limit: int = 300) -> str:
         The message.
     """
     text = getattr(error, "message", None) or str(error)
-    text = re.sub(r"\{\{function_node [^}]*\}\}", "", text)
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
     kept = []
     for line in text.splitlines():
         stripped = line.strip()

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from cli import main as cli_main
-from cli.data_cmd import bench_data_command, data_group
+from cli.bench_cmd import bench_data_command
+from cli.data_cmd import data_group
 from zoo.errors import UsageError
 
 
@@ -163,3 +164,26 @@ def test_bench_data_reports_keras_failing_on_a_bad_file(tmp_path):
     report = json.loads(result.stdout)
     assert report["zoo"]["images_per_second"] > 0 and report["images"] == 6
     assert "error" in report["keras"] and report["ratio"] is None
+
+
+def test_c_library_messages_stay_off_the_terminal(tmp_path):
+    """libjpeg and TensorFlow's decoder print to file descriptor 2 on broken JPEGs."""
+    import io
+    import os
+
+    root = _folder(tmp_path / "d", {"a": 3, "b": 3})
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)).save(
+        buffer, "JPEG"
+    )
+    (root / "a" / "truncated.jpg").write_bytes(buffer.getvalue()[:600])
+    completed = subprocess.run(
+        [sys.executable, "-m", "cli.main", "data", "check", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "truncated.jpg: corrupt or truncated" in completed.stdout
+    assert completed.stderr == "", completed.stderr

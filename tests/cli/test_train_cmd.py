@@ -90,7 +90,7 @@ def test_finetune_needs_classes():
 
 
 def test_finetune_class_count_mismatch(tmp_path):
-    from recipes.shapes import write_folder
+    from recipes.data.shapes import write_folder
 
     photos = write_folder(tmp_path / "photos", num_classes=2, count_per_class=4, image_size=32)
     line = _one_line_error(
@@ -112,7 +112,7 @@ def test_finetune_class_count_mismatch(tmp_path):
 
 
 def test_data_flags_reach_the_run_and_skipped_files_come_first(tmp_path):
-    from recipes.shapes import write_folder
+    from recipes.data.shapes import write_folder
 
     photos = write_folder(tmp_path / "photos", num_classes=3, count_per_class=6, image_size=32)
     (photos / photos.iterdir().__next__().name / "broken.jpg").write_bytes(b"not a jpeg")

@@ -71,28 +71,14 @@ def register_application(
         **fixed: Constructor arguments that define this variant (e.g. `alpha`).
     """
 
-    def build(
-        x: keras.KerasTensor,
-        *,
-        classes: int,
-        include_top: bool,
-        pooling: str | None,
-        classifier_activation: str | None,
-        weights: str | None = None,
-        include_preprocessing: bool = True,
-    ) -> keras.KerasTensor:
+    def build(x: keras.KerasTensor, **standard: Any) -> keras.KerasTensor:
         model = _construct(
             constructor,
             spec,
             x,
-            classes=classes,
-            include_top=include_top,
-            pooling=pooling,
-            classifier_activation=classifier_activation,
-            weights=weights,
-            include_preprocessing=include_preprocessing,
             builtin_preprocessing=builtin_preprocessing,
             imagenet_fix=imagenet_fix,
+            **standard,
             **fixed,
         )
         return model.output
@@ -137,32 +123,12 @@ def register_vgg(constructor: Callable[..., keras.Model], spec: ArchSpec) -> Non
     as they are; `dropout=0` gives Keras' model.
     """
 
-    def build(
-        x: keras.KerasTensor,
-        *,
-        classes: int,
-        include_top: bool,
-        pooling: str | None,
-        classifier_activation: str | None,
-        weights: str | None = None,
-        include_preprocessing: bool = True,
-        dropout: float = 0.5,
-    ) -> keras.KerasTensor:
+    def build(x: keras.KerasTensor, *, dropout: float = 0.5, **standard: Any) -> keras.KerasTensor:
         dropout = check_dropout(dropout)
         model = _construct(
-            constructor,
-            spec,
-            x,
-            classes=classes,
-            include_top=include_top,
-            pooling=pooling,
-            classifier_activation=classifier_activation,
-            weights=weights,
-            include_preprocessing=include_preprocessing,
-            builtin_preprocessing=False,
-            imagenet_fix=None,
+            constructor, spec, x, builtin_preprocessing=False, imagenet_fix=None, **standard
         )
-        if not include_top or not dropout:
+        if not standard["include_top"] or not dropout:
             return model.output
         x = model.get_layer("flatten").output
         for name in ("fc1", "fc2"):

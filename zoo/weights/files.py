@@ -110,8 +110,27 @@ def load_weights_file(model: keras.Model, path: str | os.PathLike[str]) -> None:
 
 
 def _load_or_reason(model: keras.Model, path: str) -> str | None:
-    """Loads `path` into `model`; on failure, the reason on one short line."""
+    """Loads `path` into `model`; on failure, the reason on one short line.
+
+    Keras 3 files place each weight by the class names of the layers on its
+    path. Run files hold Keras' `BatchNormalization` (see `zoo.batchnorm`); a
+    file saved straight from a zoo model holds the fused class: both load.
+    Legacy `.h5` files go by layer order, where class names do not matter.
+    """
+    from zoo.batchnorm import keras_batch_norm
+
     suffix = _weights_format(path)
+    if suffix == ".h5":
+        return _attempt(model, path, suffix)
+    with keras_batch_norm(model):
+        reason = _attempt(model, path, suffix)
+    if reason is not None and _attempt(model, path, suffix) is None:
+        return None
+    return reason
+
+
+def _attempt(model: keras.Model, path: str, suffix: str) -> str | None:
+    """One try at loading `path`: `None`, or why it failed."""
     reason = None
     # Keras warns, rather than fails, about parts of a .weights.h5 file it could
     # not place; those layers would keep random weights, so they are a failure here.

@@ -1,0 +1,126 @@
+"""Command-line options generated from the run schema, grouped by section in `--help`.
+
+A setting is declared once, in `recipes.config.schema`; `schema_options(command)`
+turns every setting offered to a command into a click option with the same
+name, type, choices and help, so the CLI cannot drift from the schema. Options
+default to `None` (not given), so presets and files keep their say; `--help`
+shows the value the command's default preset resolves to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from recipes.config.files import DEFAULT_PRESETS, list_presets, load_preset
+from recipes.config.run import defaults, flatten
+from recipes.config.schema import SECTIONS, Setting, offered_to
+
+
+class SchemaOption(click.Option):
+    """A click option that knows the schema section it belongs to (for `--help`)."""
+
+    def __init__(self, *args: Any, section: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.section = section
+
+
+class SectionedCommand(click.Command):
+    """A command whose `--help` lists options under their section's title."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        groups: dict[str | None, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                groups.setdefault(getattr(param, "section", None), []).append(record)
+        for section, (title, _) in SECTIONS.items():
+            if section in groups:
+                with formatter.section(title):
+                    formatter.write_dl(groups[section])
+        if None in groups:
+            with formatter.section("Other options"):
+                formatter.write_dl(groups[None])
+
+
+def schema_options(command: str) -> Callable[[Any], Any]:
+    """A decorator adding the options of every setting the schema offers to `command`.
+
+    Args:
+        command: `train`, `finetune`, `search`, `evaluate`, ...
+
+    Returns:
+        The decorator.
+    """
+    shown = _shown_defaults(command)
+
+    def decorator(function: Any) -> Any:
+        for item in reversed(offered_to(command)):
+            function = _option(item, shown.get(item.name))(function)
+        return function
+
+    return decorator
+
+
+def given_settings(flags: dict[str, Any]) -> dict[str, Any]:
+    """The options the user gave (not `None`, and not an empty `--arch-option` list)."""
+    return {key: value for key, value in flags.items() if value is not None and value != {}}
+
+
+def _option(item: Setting, shown_default: Any) -> Callable[[Any], Any]:
+    help_text = item.help
+    if item.name == "preset":
+        help_text = f"{help_text[: help_text.index('(')]}({', '.join(list_presets())})."
+    if shown_default is not None and shown_default != {}:
+        shown = str(shown_default).lower() if isinstance(shown_default, bool) else shown_default
+        help_text = f"{help_text}  [default: {shown}]"
+    settings: dict[str, Any] = {
+        "cls": SchemaOption,
+        "section": item.section,
+        "help": help_text,
+        "default": None,
+        "metavar": item.metavar,
+    }
+    names = [item.flag, item.name]
+    if item.kind is bool and item.optional:
+        names[0] = f"{item.flag}/--no-{item.flag[2:]}"
+    elif item.kind is bool:
+        settings.update(is_flag=True, default=None)
+    elif item.kind is dict:
+        settings.update(multiple=True, callback=_key_values, default=())
+    elif item.choices is not None:
+        settings["type"] = click.Choice(item.choices, case_sensitive=False)
+        if item.metavar is None:
+            settings.pop("metavar")
+    else:
+        settings["type"] = {int: click.INT, float: click.FLOAT}.get(item.kind, click.STRING)
+    return click.option(*names, **settings)
+
+
+def _key_values(ctx: click.Context, param: click.Parameter, pairs: tuple[str, ...]) -> Any:
+    """`KEY=VALUE` pairs as a mapping, values read as YAML (`true`, `0.5`, `[1, 2]`)."""
+    import yaml
+
+    if not pairs:
+        return None
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"takes KEY=VALUE. Received: {pair!r}", ctx, param)
+        try:
+            options[key] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            options[key] = value
+    return options
+
+
+def _shown_defaults(command: str) -> dict[str, Any]:
+    """Each setting's value as the command's default preset resolves it."""
+    values = defaults()
+    preset = DEFAULT_PRESETS.get(command)
+    if preset is not None:
+        values.update(flatten(load_preset(preset), f"preset {preset}"))
+    return values

@@ -1,0 +1,47 @@
+"""The run schema and everything that resolves a run's configuration.
+
+- `schema`: every setting, declared once, in sections (the one place a setting is declared).
+- `check`: types, choices, ranges and the rules between settings.
+- `run`: `RunConfig` and how defaults, presets, files and flags merge.
+- `files`: the presets and YAML configuration files.
+
+Nothing here imports TensorFlow.
+"""
+
+from recipes.config.check import check_section, parse_unfreeze, validate
+from recipes.config.files import DEFAULT_PRESETS, list_presets, load_config_file, load_preset
+from recipes.config.run import RunConfig, defaults, flatten, resolve_config
+from recipes.config.schema import (
+    SECTIONS,
+    SETTINGS,
+    AugmentSettings,
+    DataSettings,
+    DeviceSettings,
+    FinetuneSettings,
+    ModelSettings,
+    OptimSettings,
+    RunSettings,
+)
+
+__all__ = [
+    "DEFAULT_PRESETS",
+    "SECTIONS",
+    "SETTINGS",
+    "AugmentSettings",
+    "DataSettings",
+    "DeviceSettings",
+    "FinetuneSettings",
+    "ModelSettings",
+    "OptimSettings",
+    "RunConfig",
+    "RunSettings",
+    "check_section",
+    "defaults",
+    "flatten",
+    "list_presets",
+    "load_config_file",
+    "load_preset",
+    "parse_unfreeze",
+    "resolve_config",
+    "validate",
+]

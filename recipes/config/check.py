@@ -1,0 +1,218 @@
+"""Checking settings against the schema: types, choices, ranges, and the rules between them.
+
+Every message names the setting and the value received, and says what is
+allowed, e.g. `lr must be above 0. Received: lr=-1.0`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import TYPE_CHECKING, Any
+
+from recipes.config.schema import CACHE_MODES, SETTINGS, Setting
+from zoo.errors import UsageError, shorten
+
+if TYPE_CHECKING:
+    from recipes.config.run import RunConfig
+
+
+def coerce(item: Setting, value: Any) -> Any:
+    """A value of the setting's type, from what a file, flag or search gave.
+
+    Numbers written as text (YAML reads `1e-3` as a string) become numbers;
+    whole floats become ints where an int is wanted (`epochs: 10.0`).
+
+    Args:
+        item: The setting.
+        value: The value given.
+
+    Returns:
+        The value, converted where that loses nothing.
+
+    Raises:
+        UsageError: The value is not of the setting's type.
+    """
+    if value is None:
+        if item.optional or item.kind is dict:
+            return None if item.kind is not dict else {}
+        raise UsageError(f"{item.name} must be set. Received: {item.name}=None")
+    kind = item.kind
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+    elif kind is int:
+        if isinstance(value, str):
+            value = _number(value)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif kind is float:
+        if isinstance(value, str):
+            value = _number(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if math.isfinite(value):
+                return float(value)
+            raise UsageError(f"{item.name} must be a finite number. Received: {item.name}={value}")
+    elif kind is str:
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            return str(value)
+    elif kind is dict and isinstance(value, dict):
+        return dict(value)
+    raise UsageError(
+        f"{item.name} must be {_kind_name(kind)}. Received: {item.name}={_shown(value)}"
+    )
+
+
+def check_value(item: Setting, value: Any) -> None:
+    """Checks a (coerced) value against the setting's choices and range.
+
+    Raises:
+        UsageError: The value is not allowed.
+    """
+    if value is None or item.kind is dict:
+        return
+    if item.choices is not None and value not in item.choices:
+        from zoo.errors import did_you_mean
+
+        hint = did_you_mean(str(value), item.choices, n=2, cutoff=0.6)
+        raise UsageError(
+            f"{item.name} must be one of {', '.join(item.choices)}.{hint} "
+            f"Received: {item.name}={_shown(value)}"
+        )
+    if item.kind in (int, float):
+        if item.low is not None and (value <= item.low if item.low_open else value < item.low):
+            raise UsageError(f"{item.name} must be {_range(item)}. Received: {item.name}={value}")
+        if item.high is not None and (value >= item.high if item.high_open else value > item.high):
+            raise UsageError(f"{item.name} must be {_range(item)}. Received: {item.name}={value}")
+
+
+def check_section(section: Any) -> None:
+    """Checks every field of one section object (e.g. `DataSettings`).
+
+    Recipes that take a section from a caller check it with this before any work.
+
+    Raises:
+        UsageError: A value of the wrong type or out of range.
+    """
+    for item in dataclasses.fields(section):
+        setting = SETTINGS[item.name]
+        value = coerce(setting, getattr(section, item.name))
+        check_value(setting, value)
+        setattr(section, item.name, value)
+    if hasattr(section, "cache"):
+        check_cache(section.cache)
+
+
+def check_cache(cache: str) -> None:
+    """A cache setting is `memory`, `none` or a path, never an empty string or a near-typo.
+
+    A word close to `memory` or `none` with no path separator is taken for a typo,
+    not for a file cache in the current folder.
+
+    Raises:
+        UsageError: The setting is empty or looks like a misspelt mode.
+    """
+    from zoo.errors import did_you_mean
+
+    text = str(cache)
+    if not text:
+        raise UsageError("cache must be memory, none or a file path. Received: cache=''")
+    if text in CACHE_MODES or "/" in text or "." in text:
+        return
+    hint = did_you_mean(text, CACHE_MODES, n=1, cutoff=0.6)
+    if hint:
+        raise UsageError(
+            f"cache must be memory, none or a file path.{hint} (a file cache needs a path "
+            f"such as ./{text}/). Received: cache={_shown(text)}"
+        )
+
+
+def validate(config: RunConfig) -> None:
+    """Checks a whole configuration: every value, then the rules between settings.
+
+    Raises:
+        UsageError: The first problem found.
+    """
+    if config.task not in ("train", "finetune"):
+        raise UsageError(f"task must be train or finetune. Received: task={config.task!r}")
+    for section in config.sections():
+        check_section(section)
+    model, optim, finetune = config.model, config.optim, config.finetune
+    if config.data.data_dir and config.data.dataset:
+        raise UsageError("Give either --data DIR or --dataset NAME, not both.")
+    if config.task == "train" and not model.arch:
+        raise UsageError("zoo train needs --arch NAME (see `zoo list`).")
+    if config.task == "finetune" and not model.base:
+        raise UsageError("zoo finetune needs --base NAME, a .keras file or a run directory.")
+    if config.task == "finetune" and not model.classes:
+        raise UsageError("zoo finetune needs --classes N (the number of classes of your data).")
+    if finetune.finetune_lr is not None and finetune.finetune_lr > optim.lr:
+        raise UsageError(
+            "finetune_lr must not exceed lr: phase 2 trains the unfrozen base, which a "
+            "higher rate than the head's would wreck. "
+            f"Received: finetune_lr={finetune.finetune_lr}, lr={optim.lr}"
+        )
+    parse_unfreeze(finetune.unfreeze)
+
+
+def parse_unfreeze(value: str) -> tuple[str, int]:
+    """Reads `unfreeze`: `all`, `none`, `N` (blocks) or `Nlayers`.
+
+    Args:
+        value: The setting's text.
+
+    Returns:
+        `("all", 0)`, `("none", 0)`, `("blocks", N)` or `("layers", N)`.
+
+    Raises:
+        UsageError: Anything else.
+    """
+    text = str(value).strip().lower()
+    if text in ("all", "none"):
+        return text, 0
+    unit = "blocks"
+    for suffix in ("layers", "blocks"):
+        if text.endswith(suffix):
+            text, unit = text[: -len(suffix)], suffix
+    if text.isdigit():
+        return (unit, int(text)) if int(text) else ("none", 0)
+    raise UsageError(
+        "unfreeze must be all, none, a number of blocks (2) or of layers (30layers). "
+        f"Received: unfreeze={_shown(value)}"
+    )
+
+
+def _number(text: str) -> Any:
+    try:
+        return float(text) if any(c in text for c in ".eEn") else int(text)
+    except ValueError:
+        return text
+
+
+def _kind_name(kind: type) -> str:
+    return {
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        str: "text",
+        dict: "a mapping of KEY: VALUE",
+    }[kind]
+
+
+def _range(item: Setting) -> str:
+    low = None if item.low is None else f"{item.low:g}"
+    high = None if item.high is None else f"{item.high:g}"
+    if low is not None and high is not None:
+        left = "(" if item.low_open else "["
+        right = ")" if item.high_open else "]"
+        return f"in {left}{low}, {high}{right}"
+    if low is not None:
+        return f"above {low}" if item.low_open else f"at least {low}"
+    return f"below {high}" if item.high_open else f"at most {high}"
+
+
+def _shown(value: Any) -> str:
+    """A value for a message, cut so that a huge value makes no huge message."""
+    return shorten(repr(value), 80)

@@ -1,0 +1,114 @@
+"""Settings from files: the shipped presets and the user's YAML run configurations.
+
+YAML is read with PyYAML's safe loader, without anchors and aliases: a
+configuration has no use for them, and an alias bomb (a kilobyte of nested
+aliases that expands to gigabytes) is refused before it is expanded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from zoo.errors import UnknownNameError, UsageError, did_you_mean, first_line, shorten
+
+PRESET_DIR = Path(__file__).with_name("presets")
+DEFAULT_PRESETS = {"train": "modern", "finetune": "finetune"}
+"""The preset each command starts from when none is named."""
+
+MAX_FILE_BYTES = 1 << 20
+"""Largest configuration file read (a run configuration is a few hundred bytes)."""
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing anchors and aliases."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (*name) are not allowed", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Reads a YAML (or JSON) file that must hold a mapping.
+
+    Args:
+        path: The file.
+
+    Returns:
+        Its mapping (empty for an empty file).
+
+    Raises:
+        UsageError: The file is missing, too large, not valid YAML, uses
+            aliases, or does not hold a mapping.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(
+            f"File not found: {shorten(str(path), 200)}; pass the path of a YAML file."
+        )
+    if file.stat().st_size > MAX_FILE_BYTES:
+        raise UsageError(
+            f"{file} is {file.stat().st_size:,} bytes, more than a settings file needs "
+            f"(at most {MAX_FILE_BYTES:,}); pass the right file."
+        )
+    try:
+        data = yaml.load(file.read_text(encoding="utf-8"), Loader=_NoAliasLoader) or {}  # noqa: S506
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise UsageError(
+            f"{file} is not valid YAML ({first_line(error, 160)}); fix the file."
+        ) from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{file} must hold a mapping of settings (key: value).")
+    return data
+
+
+def list_presets() -> dict[str, str]:
+    """Names of the shipped presets with the source each one follows."""
+    return {
+        path.stem: str(read_yaml(path).get("source", ""))
+        for path in sorted(PRESET_DIR.glob("*.yaml"))
+    }
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    """Reads a shipped preset.
+
+    Args:
+        name: Preset name, e.g. `resnet`.
+
+    Returns:
+        Its settings, with `source` as `preset_source` and `preset` set to `name`.
+
+    Raises:
+        UnknownNameError: No such preset; the message lists the closest ones.
+    """
+    path = PRESET_DIR / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(list_presets())
+        hint = did_you_mean(name, known, n=3, cutoff=0.4)
+        raise UnknownNameError(f"Unknown preset {name!r}.{hint} Presets: {', '.join(known)}.")
+    settings = read_yaml(path)
+    settings["preset_source"] = settings.pop("source", None)
+    settings["preset"] = name
+    return settings
+
+
+def load_config_file(path: str) -> dict[str, Any]:
+    """Reads a YAML run configuration written by a user, a run or a search.
+
+    Args:
+        path: The file.
+
+    Returns:
+        Its settings, flat or in sections.
+
+    Raises:
+        UsageError: See `read_yaml`.
+    """
+    return read_yaml(path)

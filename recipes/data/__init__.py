@@ -1,0 +1,125 @@
+"""Data sources to `tf.data` pipelines: image folders, tensorflow-datasets, the built-in set.
+
+`load_data(DataSettings(...), ...)` returns a `DataBundle` with `train`, `val`
+and `test` pipelines and the class names; `scan` checks a folder for `zoo data
+check`. The house:
+
+- `listing`: a folder's layout, splits, classes and files.
+- `headers`, `files`, `decode`: reading image headers, judging files, the one decoder.
+- `check`: the check pass that decodes every file as training will (and `scan`).
+- `splits`: the stratified train/validation split.
+- `cache`: in-memory and file caches of decoded images, and their lock.
+- `augment`: augmentation policies with Keras preprocessing layers.
+- `pipeline`: a split's images to batches; `bundle`: what sources yield, and the bundle.
+- `sources/`: `folder`, `tfds` and `builtin`; `shapes`: the built-in set itself.
+- `noise`: keeping C libraries' messages off the terminal.
+"""
+
+from __future__ import annotations
+
+from recipes.config.check import check_section
+from recipes.config.schema import AugmentSettings, DataSettings
+from recipes.data.augment import resolve_policy
+from recipes.data.bundle import DataBundle, SourceData, make_bundle
+from recipes.data.check import scan
+from recipes.data.decode import check_image_args
+from recipes.data.sources.tfds_prepare import DataUnavailableError
+from zoo.errors import UsageError
+
+__all__ = ["DataBundle", "DataSettings", "DataUnavailableError", "load_data", "scan"]
+
+
+def load_data(
+    data: DataSettings | None = None,
+    *,
+    augment: AugmentSettings | None = None,
+    input_size: tuple[int, int] | int = (224, 224),
+    channels: int = 3,
+    batch_size: int = 32,
+    seed: int = 0,
+    classes: int | None = None,
+    shuffle: bool = True,
+    download: bool = True,
+) -> DataBundle:
+    """Builds the train, validation and test pipelines of a data source.
+
+    The source is `data.data_dir` (an image folder), `data.dataset` (a
+    tensorflow-datasets name) or, with neither, the built-in `shapes` set.
+
+    Args:
+        data: Where the images come from and how they are read.
+        augment: Augmentation of the training split (`None`: none).
+        input_size: `(height, width)` of the images, or one side for squares.
+        channels: 1 (grayscale) or 3 (RGB).
+        batch_size: Images per batch.
+        seed: Seed of the split, the shuffle, the augmentation and `shapes`.
+        classes: The number of classes the data must have; for the built-in
+            set, how many it has.
+        shuffle: Whether the training split is shuffled every epoch.
+        download: Whether tensorflow-datasets may download a dataset that is
+            not prepared.
+
+    Returns:
+        The pipelines, class names, counts and skipped files.
+
+    Raises:
+        UsageError: Bad settings, a missing folder, a file instead of a folder,
+            an empty class (without `drop_empty_classes`), fewer than 2
+            classes, a split missing a class, too few images for the split, an
+            unknown dataset name, or `classes` not matching the data.
+        DataUnavailableError: The dataset is not prepared and cannot be downloaded.
+        ZooError: The file cache cannot be written or read.
+    """
+    data = data if data is not None else DataSettings()
+    check_section(data)
+    if augment is not None:
+        check_section(augment)
+    size = check_image_args(input_size, channels, data.interpolation)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise UsageError(f"batch_size must be a positive integer. Received: {batch_size!r}")
+    if data.data_dir is not None and data.dataset is not None:
+        raise UsageError("Give either --data DIR or --dataset NAME, not both.")
+    policy = resolve_policy(augment)
+    found = _load_source(data, size, channels, seed, classes, shuffle, download)
+    if classes is not None and classes != len(found.class_names):
+        names = found.class_names
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        raise UsageError(
+            f"--classes {classes} does not match the data, which has {len(names)} classes "
+            f"({shown}); pass --classes {len(names)}."
+        )
+    return make_bundle(
+        found,
+        input_size=size,
+        channels=channels,
+        batch_size=batch_size,
+        seed=seed,
+        policy=policy,
+        shuffle=shuffle,
+    )
+
+
+def _load_source(
+    data: DataSettings,
+    input_size: tuple[int, int],
+    channels: int,
+    seed: int,
+    classes: int | None,
+    shuffle: bool,
+    download: bool,
+) -> SourceData:
+    if data.data_dir is not None:
+        from recipes.data.sources.folder import load_folder
+
+        return load_folder(
+            data, input_size=input_size, channels=channels, seed=seed, shuffle=shuffle
+        )
+    if data.dataset is not None:
+        from recipes.data.sources.tfds import load_tfds
+
+        return load_tfds(
+            data, input_size=input_size, channels=channels, seed=seed, download=download
+        )
+    from recipes.data.sources.builtin import load_builtin
+
+    return load_builtin(data, input_size=input_size, channels=channels, seed=seed, classes=classes)

@@ -1,0 +1,314 @@
+"""`RunLayout`: every file of a run directory, and the only code that reads or writes them.
+
+A run directory holds:
+
+    config.yaml        the resolved configuration, in sections, and its fingerprint
+    class_names.json   class names in label order
+    data.json          the data: source, classes, counts per split, skipped files
+    history.csv        one row per completed epoch
+    state.json         what `--resume` continues from (epochs done, phase, best, and
+                       the plateau and early-stopping counters)
+    last.keras         the model after the last completed epoch (with optimizer state)
+    best.keras         the model at the best validation accuracy so far
+    model.keras        the final model, without optimizer (written when the run completes)
+    metrics.json       the final metrics
+    logs/              TensorBoard logs
+    run.lock           held while a process works on the run
+
+Every file is written to a temporary name and renamed into place, so a killed
+run never leaves a half-written file; `run.lock` is an OS lock that dies with
+its process, so `kill -9` leaves nothing to clean up. Models are saved with
+Keras' own BatchNormalization (see `zoo.batchnorm`), so `model.keras` loads
+with plain Keras.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import io
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from recipes.config import RunConfig, resolve_config
+from zoo.atomic import atomic_write, atomic_write_text
+from zoo.errors import UsageError, first_line
+
+
+class RunLayout:
+    """A run directory: its file names, and reading and writing them.
+
+    `RunLayout(path)` reads an existing run; `RunLayout.create` and
+    `RunLayout.reopen` give a locked one to train in.
+
+    Args:
+        path: The run directory.
+    """
+
+    CONFIG = "config.yaml"
+    CLASS_NAMES = "class_names.json"
+    DATA = "data.json"
+    HISTORY = "history.csv"
+    STATE = "state.json"
+    LAST = "last.keras"
+    BEST = "best.keras"
+    MODEL = "model.keras"
+    METRICS = "metrics.json"
+    LOGS = "logs"
+    LOCK = "run.lock"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock: io.TextIOWrapper | None = None
+
+    # --- opening -----------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, config: RunConfig, default_name: str, root: str = "runs") -> RunLayout:
+        """Makes a new run directory, locks it and writes `config.yaml`.
+
+        Args:
+            config: The resolved configuration; `config.run.output` is the
+                directory when given.
+            default_name: Stem of the directory name when no output is given
+                (a timestamp and, if needed, a counter are added).
+            root: Parent of generated directories.
+
+        Returns:
+            The locked run.
+
+        Raises:
+            UsageError: The output directory already holds files.
+        """
+        if config.run.output:
+            path = Path(config.run.output)
+            if path.exists() and (not path.is_dir() or any(path.iterdir())):
+                raise UsageError(
+                    f"{path} already exists and is not empty; pass --resume to continue the run "
+                    "in it, or choose another --output."
+                )
+            path.mkdir(parents=True, exist_ok=True)
+        else:
+            path = _make_unused_dir(Path(root), f"{default_name}-{time.strftime('%Y%m%d-%H%M%S')}")
+        run = cls(path)
+        run.lock()
+        run.write_config(config)
+        return run
+
+    @classmethod
+    def reopen(cls, config: RunConfig) -> RunLayout:
+        """Opens an interrupted run to resume it.
+
+        Args:
+            config: The configuration given now; it must match the saved one.
+
+        Returns:
+            The locked run.
+
+        Raises:
+            UsageError: No run there, a finished run, nothing to resume, or a
+                changed configuration.
+        """
+        if not config.run.output:
+            raise UsageError("--resume needs --output RUN_DIR: the run directory to continue.")
+        run = cls(config.run.output)
+        if not run.file(cls.CONFIG).is_file():
+            raise UsageError(
+                f"{run.path} is not a zoo run directory (no {cls.CONFIG}); check the path."
+            )
+        run.lock()
+        try:
+            run._check_resumable(config)
+        except UsageError:
+            run.unlock()
+            raise
+        return run
+
+    def _check_resumable(self, config: RunConfig) -> None:
+        saved = self.read_config()
+        if saved.get("fingerprint") != config.fingerprint():
+            now = config.flat()
+            before = self.config().flat()
+            changed = sorted(
+                key
+                for key, value in now.items()
+                if key in before and before[key] != value and key not in ("resume", "output")
+            )
+            raise UsageError(
+                f"The configuration differs from the one {self.path} was started with "
+                f"(changed: {', '.join(changed) or 'unknown'}); resume with the same flags, "
+                "or start a new run with another --output."
+            )
+        if self.finished:
+            raise UsageError(
+                f"{self.path} has finished (it has its {self.MODEL}); there is nothing to resume. "
+                "Evaluate or export it, or start a new run with another --output."
+            )
+        if not self.file(self.STATE).is_file() or not self.file(self.LAST).is_file():
+            raise UsageError(
+                f"{self.path} has no completed epoch to resume from; start it again without "
+                "--resume after removing the directory."
+            )
+
+    def lock(self) -> None:
+        """Takes the run's lock, or fails if another process holds it.
+
+        Raises:
+            UsageError: Another live process works on this run directory.
+        """
+        handle = open(self.file(self.LOCK), "a+", encoding="utf-8")  # noqa: SIM115 (held)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "unknown"
+            handle.close()
+            raise UsageError(
+                f"{self.path} is in use by another zoo process (pid {owner}); wait for it to "
+                "finish or choose another --output."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._lock = handle
+
+    def unlock(self) -> None:
+        """Releases the lock (also released by the OS when the process dies)."""
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+
+    # --- reading -----------------------------------------------------------------------
+
+    def file(self, name: str) -> Path:
+        """Path of a file inside the run directory."""
+        return self.path / name
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run completed (it has its final model)."""
+        return self.file(self.MODEL).is_file()
+
+    def read_config(self) -> dict[str, Any]:
+        """`config.yaml` as written (sections and fingerprint); `{}` when absent or broken."""
+        path = self.file(self.CONFIG)
+        if not path.is_file():
+            return {}
+        try:
+            saved = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
+            raise UsageError(f"{path} is not valid YAML ({first_line(error)}).") from None
+        return saved if isinstance(saved, dict) else {}
+
+    def config(self) -> RunConfig:
+        """The run's configuration, resolved and checked."""
+        return resolve_config(self.read_config())
+
+    def class_names(self) -> list[str] | None:
+        """The class names in label order, or `None` when the file is absent.
+
+        Raises:
+            UsageError: The file is not a JSON list of distinct strings.
+        """
+        path = self.file(self.CLASS_NAMES)
+        if not path.is_file():
+            return None
+        try:
+            names = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise UsageError(f"{path} is not valid JSON ({first_line(error)}).") from None
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise UsageError(f"{path} must hold a JSON list of class-name strings.")
+        if len(set(names)) != len(names):
+            raise UsageError(f"{path} lists a class name twice.")
+        return names
+
+    def read_json(self, name: str) -> Any:
+        """One of the run's JSON files (`data.json`, `state.json`, `metrics.json`)."""
+        return json.loads(self.file(name).read_text(encoding="utf-8"))
+
+    def state(self) -> dict[str, Any]:
+        """`state.json`, or `{}` before the first epoch completed."""
+        return self.read_json(self.STATE) if self.file(self.STATE).is_file() else {}
+
+    def history(self) -> list[dict[str, Any]]:
+        """The rows of `history.csv` (one per completed epoch)."""
+        path = self.file(self.HISTORY)
+        if not path.is_file():
+            return []
+        with path.open(encoding="utf-8", newline="") as handle:
+            return [_parse_row(row) for row in csv.DictReader(handle)]
+
+    # --- writing -----------------------------------------------------------------------
+
+    def write_config(self, config: RunConfig) -> None:
+        """Writes `config.yaml`: the configuration in sections and its fingerprint."""
+        document = {**config.to_dict(), "fingerprint": config.fingerprint()}
+        atomic_write_text(self.file(self.CONFIG), yaml.safe_dump(document, sort_keys=False))
+
+    def write_class_names(self, names: list[str]) -> None:
+        """Writes `class_names.json`."""
+        self.write_json(self.CLASS_NAMES, list(names))
+
+    def write_json(self, name: str, data: Any) -> None:
+        """Writes one of the run's JSON files atomically."""
+        atomic_write_text(self.file(name), json.dumps(data, indent=2, default=str) + "\n")
+
+    def write_history(self, rows: list[dict[str, Any]]) -> None:
+        """Rewrites `history.csv` atomically with the given rows."""
+        fields: list[str] = []
+        for row in rows:
+            fields.extend(key for key in row if key not in fields)
+
+        def write(path: Path) -> None:
+            with path.open("w", encoding="utf-8", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=fields)
+                writer.writeheader()
+                writer.writerows(rows)
+
+        atomic_write(self.file(self.HISTORY), write)
+
+    def save_model(self, model: Any, name: str) -> None:
+        """Saves a Keras model (`.keras`) atomically, with Keras' own BatchNorm layers."""
+        from zoo.batchnorm import keras_batch_norm
+
+        with keras_batch_norm(model):
+            atomic_write(self.file(name), lambda path: model.save(path))
+
+    def save_checkpoint(self, model: Any, best: bool) -> None:
+        """Saves `last.keras`, and copies it to `best.keras` when it is the best so far."""
+        self.save_model(model, self.LAST)
+        if best:  # the same model: a copy, not a second save
+            source = self.file(self.LAST)
+            atomic_write(self.file(self.BEST), lambda path: shutil.copyfile(source, path))
+
+
+def _parse_row(row: dict[str, str]) -> dict[str, Any]:
+    parsed: dict[str, Any] = {}
+    for key, value in row.items():
+        try:
+            parsed[key] = int(value) if key == "epoch" else float(value)
+        except (TypeError, ValueError):
+            parsed[key] = value
+    return parsed
+
+
+def _make_unused_dir(root: Path, stem: str) -> Path:
+    """Creates `root/stem` or `root/stem-N`; `mkdir` is atomic, so two runs never share one."""
+    root.mkdir(parents=True, exist_ok=True)
+    counter = 1
+    while True:
+        path = root / (stem if counter == 1 else f"{stem}-{counter}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            counter += 1

@@ -1,0 +1,94 @@
+"""Writing an evaluation: the report as JSON, the confusion matrix as CSV and PNG.
+
+Files are named after the split (and TTA): `evaluation-test.json`,
+`confusion-test.csv` (rows: true class, columns: predicted) and
+`confusion-test.png` (with the class names), in the run directory or next to a
+bare model file; checkpoints and bare files get their name as a prefix.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from recipes.serving.trained import TrainedModel
+from zoo.atomic import atomic_write_bytes, atomic_write_text
+
+
+def write_report(
+    report: dict[str, Any],
+    trained: TrainedModel,
+    split: str,
+    tta: str,
+    output_dir: str | Path | None,
+) -> dict[str, str]:
+    """Writes the evaluation as JSON, the confusion matrix as CSV and as a PNG.
+
+    Args:
+        report: What `recipes.serving.evaluate.evaluate` measured.
+        trained: The evaluated model (its run directory is the default folder).
+        split: The split measured.
+        tta: The test-time augmentation used.
+        output_dir: Another folder for the files.
+
+    Returns:
+        The paths written, by kind (`json`, `csv`, `png`).
+    """
+    directory = Path(output_dir) if output_dir is not None else trained.output_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    source = trained.source
+    # A run's own model needs no prefix; checkpoints and bare files get theirs.
+    prefix = "" if source is None or source.is_dir() else f"{source.stem}-"
+    tag = split if tta == "none" else f"{split}-{tta}"
+    files = {
+        "json": directory / f"{prefix}evaluation-{tag}.json",
+        "csv": directory / f"{prefix}confusion-{tag}.csv",
+        "png": directory / f"{prefix}confusion-{tag}.png",
+    }
+    names = report["class_names"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["true \\ predicted", *names])
+    for name, row in zip(names, report["confusion_matrix"], strict=True):
+        writer.writerow([name, *row])
+    atomic_write_text(files["csv"], buffer.getvalue())
+    atomic_write_bytes(files["png"], _confusion_png(report, split, tta))
+    written = {key: str(value) for key, value in files.items()}
+    document = {**report, "files": written}
+    atomic_write_text(files["json"], json.dumps(document, indent=2) + "\n")
+    return written
+
+
+def _confusion_png(report: dict[str, Any], split: str, tta: str) -> bytes:
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    # Figure + the Agg canvas, not pyplot: no global backend or state is touched.
+    names = report["class_names"]
+    matrix = np.asarray(report["confusion_matrix"])
+    count = len(names)
+    side = min(4.0 + 0.45 * count, 40.0)
+    figure = Figure(figsize=(side + 1.5, side), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    image = axes.imshow(matrix, cmap="Blues", interpolation="nearest")
+    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
+    axes.set_xticks(range(count), labels=names, rotation=45, ha="right", rotation_mode="anchor")
+    axes.set_yticks(range(count), labels=names)
+    axes.set_xlabel("predicted class")
+    axes.set_ylabel("true class")
+    title = f"{split} split, accuracy {report['accuracy']:.1%} ({report['images']} images)"
+    axes.set_title(title + ("" if tta == "none" else f", TTA {tta}"))
+    if count <= 30:
+        threshold = matrix.max() / 2 if matrix.size else 0
+        for (row, column), value in np.ndenumerate(matrix):
+            colour = "white" if value > threshold else "black"
+            axes.text(column, row, str(value), ha="center", va="center", color=colour, fontsize=8)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

@@ -1,0 +1,341 @@
+"""What training from scratch and fine-tuning share: data, compile, a phase of fit, finish.
+
+`train` and `finetune` each describe their model and phases; this module loads
+the run's data, opens its directory, runs a phase with the callbacks that keep
+the directory up to date, and writes the final model and metrics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+
+from recipes.config import RunConfig
+from recipes.data import DataBundle, load_data
+from recipes.layout import RunLayout
+from recipes.training.callbacks import (
+    EpochLine,
+    LinearWarmup,
+    ResumableEarlyStopping,
+    ResumablePlateau,
+    RunRecorder,
+    StopOnNaN,
+)
+from recipes.training.devices import DeviceSetup
+from recipes.training.optim import learning_rate, make_optimizer, warmup_steps
+from zoo.batchnorm import keras_batch_norm
+from zoo.errors import UsageError, ZooError
+
+
+class TrainingDiverged(ZooError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class RunResult:
+    """What a finished run reports (the CLI prints it, `--json` as is)."""
+
+    run_dir: str
+    epochs: int
+    seconds: float
+    history: list[dict[str, Any]]
+    metrics: dict[str, float]
+    class_names: list[str]
+    precision: str
+    strategy: str
+    replicas: int
+    skipped_files: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain data."""
+        return dict(self.__dict__)
+
+
+def load_run_data(
+    config: RunConfig, input_size: tuple[int, int], channels: int, classes: int | None
+) -> DataBundle:
+    """Loads the run's data source at the model's input size.
+
+    Args:
+        config: The run configuration (its data, augmentation, batch size and seed).
+        input_size: `(height, width)` of the model's input.
+        channels: Input channels of the model.
+        classes: Classes the model must have (fine-tuning), or the size of
+            the built-in set when no data is given.
+
+    Returns:
+        The train/validation/test pipelines and the class names.
+
+    Raises:
+        UsageError: The data's class count does not match `classes`.
+    """
+    return load_data(
+        config.data,
+        augment=config.augmentation,
+        input_size=input_size,
+        channels=channels,
+        batch_size=config.optim.batch_size,
+        seed=config.run.seed,
+        classes=classes,
+    )
+
+
+def open_run(config: RunConfig, default_name: str, setup: DeviceSetup) -> RunLayout:
+    """Creates (or reopens, with `--resume`) the run directory this process writes.
+
+    The non-chief workers of a multi-worker cluster train in step with the
+    chief but write their checkpoints to a scratch directory, so that only the
+    chief writes the run directory.
+
+    Args:
+        config: The run configuration (`run.output`, `run.resume`).
+        default_name: Stem of a generated directory name.
+        setup: The devices (chief or not).
+
+    Returns:
+        The locked run directory.
+
+    Raises:
+        UsageError: See `RunLayout.create` and `RunLayout.reopen`.
+    """
+    if not setup.is_chief:
+        if config.run.resume:
+            raise UsageError(
+                "--resume is not supported with --strategy multiworker; start the run again."
+            )
+        scratch = tempfile.mkdtemp(prefix="zoo-worker-")
+        run_settings = dataclasses.replace(config.run, output=scratch)
+        return RunLayout.create(dataclasses.replace(config, run=run_settings), default_name)
+    if config.run.resume:
+        return RunLayout.reopen(config)
+    return RunLayout.create(config, default_name)
+
+
+def record_data(run: RunLayout, data: DataBundle) -> None:
+    """Writes `class_names.json` and `data.json` (counts, skipped files) into the run."""
+    run.write_class_names(data.class_names)
+    run.write_json(RunLayout.DATA, data.summary())
+
+
+def restore_checkpoint(model: keras.Model, run: RunLayout) -> int:
+    """Loads `last.keras` into a freshly built and compiled model, optimizer state included.
+
+    The model and optimizer are built by the same code as in the interrupted
+    run, so everything the checkpoint does not store (weight-decay exclusions,
+    frozen layers) is as it was.
+
+    Args:
+        model: The compiled model, built under the strategy's scope.
+        run: The reopened run directory.
+
+    Returns:
+        The number of epochs the checkpoint completed.
+    """
+    model.optimizer.build(model.trainable_variables)
+    with keras_batch_norm(model):  # as `RunLayout.save_model` saved it
+        model.load_weights(run.file(RunLayout.LAST))
+    return int(run.state()["epochs_done"])
+
+
+def steps_per_epoch(data: DataBundle, batch_size: int) -> int:
+    """Optimizer steps in one pass over the training split."""
+    return max(1, math.ceil(data.images("train") / batch_size))
+
+
+def monitor_for(data: DataBundle) -> str:
+    """The score that picks the best epoch: validation accuracy, else training accuracy."""
+    return "val_accuracy" if data.val is not None else "accuracy"
+
+
+def compile_model(
+    model: keras.Model,
+    config: RunConfig,
+    setup: DeviceSetup,
+    lr: float,
+    steps: int,
+    epochs: int,
+    classes: int,
+) -> LinearWarmup | None:
+    """Compiles with the configured optimizer, schedule, loss and metrics.
+
+    Labels are one-hot (MixUp and CutMix make soft labels), so the loss is
+    categorical cross-entropy with optional label smoothing.
+
+    Args:
+        model: The model, built under the strategy's scope.
+        config: The run configuration.
+        setup: Devices (XLA switch).
+        lr: Peak learning rate of this phase.
+        steps: Optimizer steps per epoch.
+        epochs: Epochs of this phase.
+        classes: Number of classes (top-5 needs more than 5).
+
+    Returns:
+        The warm-up callback `fit_phase` needs for the plateau schedule, if any.
+    """
+    optim = config.optim
+    optimizer = make_optimizer(optim, learning_rate(optim, lr, steps, epochs))
+    metrics: list[Any] = [keras.metrics.CategoricalAccuracy(name="accuracy")]
+    if classes > 5:
+        metrics.append(keras.metrics.TopKCategoricalAccuracy(k=5, name="top5_accuracy"))
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=optim.label_smoothing),
+        metrics=metrics,
+        jit_compile=setup.jit,
+    )
+    warmup = warmup_steps(optim, steps, epochs)
+    return LinearWarmup(lr, warmup) if optim.schedule == "plateau" and warmup else None
+
+
+def fit_phase(
+    model: keras.Model,
+    data: DataBundle,
+    run: RunLayout,
+    config: RunConfig,
+    *,
+    phase: str,
+    initial_epoch: int,
+    epochs: int,
+    warmup: LinearWarmup | None = None,
+) -> None:
+    """Trains from `initial_epoch` up to `epochs` (a global epoch count).
+
+    Args:
+        model: A compiled model.
+        data: The pipelines.
+        run: The run directory (checkpoints, history, TensorBoard logs).
+        config: The run configuration (schedule and early stopping).
+        phase: Name recorded in the history.
+        initial_epoch: Epochs already done.
+        epochs: Epoch count to reach.
+        warmup: The phase's warm-up callback from `compile_model`.
+
+    Raises:
+        TrainingDiverged: The loss became NaN; names the last good checkpoint.
+    """
+    if initial_epoch >= epochs:
+        return
+    state = run.state()
+    history = [row for row in run.history() if row.get("epoch", 0) <= initial_epoch]
+    saved = state.get("callbacks", {}) if state.get("phase") == phase else {}
+    monitor = monitor_for(data)
+    resumable: dict[str, Any] = {}
+    if config.optim.schedule == "plateau":
+        resumable["plateau"] = ResumablePlateau(
+            monitor=monitor,
+            mode="max",
+            factor=0.1,
+            patience=config.optim.plateau_patience,
+            state=saved.get("plateau"),
+        )
+    if config.optim.early_stopping:
+        resumable["early_stopping"] = ResumableEarlyStopping(
+            monitor=monitor,
+            mode="max",
+            patience=config.optim.early_stopping,
+            state=saved.get("early_stopping"),
+        )
+    nan_guard = StopOnNaN()
+    interactive = sys.stdout.isatty()
+    callbacks: list[keras.callbacks.Callback] = [
+        nan_guard,
+        *([warmup] if warmup else []),
+        *resumable.values(),
+        keras.callbacks.TensorBoard(log_dir=str(run.file(RunLayout.LOGS)), write_graph=False),
+        *([] if interactive else [EpochLine(epochs, phase)]),
+        # Last: the checkpoint and state.json see what the others did this epoch.
+        RunRecorder(
+            run,
+            phase,
+            monitor=monitor,
+            best=state.get("best"),
+            history=history,
+            resumable=resumable,
+        ),
+    ]
+    try:
+        model.fit(
+            data.train,
+            validation_data=data.val,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            callbacks=callbacks,
+            shuffle=False,  # the pipeline shuffles
+            verbose=1 if interactive else 0,
+        )
+    except ValueError as error:
+        if "PerReplica" not in str(error):
+            raise
+        raise ZooError(
+            f"Keras {keras.__version__} cannot run model.fit under this multi-worker strategy "
+            "(keras-team/keras#20585: it reduces a distributed batch outside a replica context); "
+            "use --strategy mirrored on one machine."
+        ) from None
+    if nan_guard.diverged_at is not None:
+        _diverged(run, *nan_guard.diverged_at)
+
+
+def _diverged(run: RunLayout, epoch: int, batch: int) -> None:
+    done = run.state().get("epochs_done", 0)
+    checkpoint = (
+        f"the last good checkpoint is {run.file(RunLayout.LAST)} (epoch {done})"
+        if done
+        else "no epoch completed, so there is no checkpoint"
+    )
+    raise TrainingDiverged(
+        f"Training diverged: the loss became NaN at epoch {epoch}, batch {batch}; "
+        f"{checkpoint}. Lower --lr (or add --warmup-epochs) and start a new run "
+        "with another --output."
+    )
+
+
+def finish_run(
+    model: keras.Model,
+    data: DataBundle,
+    run: RunLayout,
+    setup: DeviceSetup,
+    started: float,
+) -> RunResult:
+    """Evaluates the final model, writes `model.keras` and `metrics.json`.
+
+    Args:
+        model: The trained model.
+        data: The pipelines (validation and, when present, test).
+        run: The run directory.
+        setup: The devices the run used.
+        started: `time.perf_counter()` at the start of the run.
+
+    Returns:
+        The run's result.
+    """
+    metrics: dict[str, float] = {}
+    for split, dataset in (("val", data.val), ("test", data.test)):
+        if dataset is None:
+            continue
+        scores = model.evaluate(dataset, verbose=0, return_dict=True)
+        metrics.update({f"{split}_{name}": float(value) for name, value in scores.items()})
+    run.write_json(RunLayout.METRICS, metrics)
+    # Last, as it marks the run finished. It carries no optimizer, so loading it
+    # needs no training code.
+    run.save_model(keras.Model(model.inputs, model.outputs, name=model.name), RunLayout.MODEL)
+    history = run.history()
+    return RunResult(
+        run_dir=str(run.path),
+        epochs=len(history),
+        seconds=round(time.perf_counter() - started, 2),
+        history=history,
+        metrics=metrics,
+        class_names=list(data.class_names),
+        precision=setup.precision,
+        strategy=setup.strategy_name,
+        replicas=setup.replicas,
+        skipped_files=list(data.bad),
+    )

@@ -1,0 +1,117 @@
+"""RunLayout: the one owner of a run directory's files, its lock and resume checks."""
+
+import multiprocessing
+import os
+
+import keras
+import pytest
+
+from recipes.config import resolve_config
+from recipes.layout import RunLayout
+from zoo.batchnorm import FusedBatchNormalization, fuse_batch_norm
+from zoo.errors import UsageError
+
+
+def config(**settings):
+    return resolve_config({"arch": "resnet18", **settings})
+
+
+def test_generated_directories_never_collide(tmp_path):
+    first = RunLayout.create(config(), "resnet18", root=str(tmp_path))
+    second = RunLayout.create(config(), "resnet18", root=str(tmp_path))
+    assert first.path != second.path
+    assert first.file(RunLayout.CONFIG).is_file()
+    assert first.config() == config()
+    assert first.read_config()["fingerprint"] == config().fingerprint()
+
+
+def test_existing_output_is_not_clobbered(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "model.keras").write_text("precious")
+    with pytest.raises(UsageError, match="--resume"):
+        RunLayout.create(config(output=str(tmp_path / "run")), "x")
+    assert (tmp_path / "run" / "model.keras").read_text() == "precious"
+
+
+def _try_lock(path, queue):
+    run = RunLayout(path)
+    try:
+        run.lock()
+        queue.put("locked")
+    except UsageError as error:
+        queue.put(str(error))
+
+
+def test_a_second_process_is_refused_while_the_lock_is_held(tmp_path):
+    run = RunLayout.create(config(output=str(tmp_path / "r")), "x")
+    queue = multiprocessing.get_context("spawn").Queue()
+    process = multiprocessing.get_context("spawn").Process(target=_try_lock, args=(run.path, queue))
+    process.start()
+    process.join(60)
+    message = queue.get(timeout=5)
+    assert "in use by another zoo process" in message
+    assert str(os.getpid()) in message
+    run.unlock()
+
+
+def test_resume_refuses_a_changed_config(tmp_path):
+    out = str(tmp_path / "r")
+    run = RunLayout.create(config(output=out), "x")
+    run.write_json(RunLayout.STATE, {"epochs_done": 1, "phase": "train", "best": 0.5})
+    run.file(RunLayout.LAST).write_text("x")
+    run.unlock()
+    with pytest.raises(UsageError, match="changed: lr"):
+        RunLayout.reopen(config(output=out, lr=0.5, resume=True))
+    again = RunLayout.reopen(config(output=out, resume=True))
+    assert again.state()["epochs_done"] == 1
+    again.unlock()
+
+
+def test_resume_needs_a_run_with_a_completed_epoch(tmp_path):
+    with pytest.raises(UsageError, match="not a zoo run directory"):
+        RunLayout.reopen(config(output=str(tmp_path), resume=True))
+    out = str(tmp_path / "r")
+    RunLayout.create(config(output=out), "x").unlock()
+    with pytest.raises(UsageError, match="no completed epoch"):
+        RunLayout.reopen(config(output=out, resume=True))
+
+
+def test_history_round_trip(tmp_path):
+    run = RunLayout.create(config(output=str(tmp_path / "r")), "x")
+    rows = [
+        {"epoch": 1, "phase": "train", "loss": 1.5},
+        {"epoch": 2, "phase": "train", "loss": 1.0},
+    ]
+    run.write_history(rows)
+    assert run.history() == rows
+    run.unlock()
+
+
+def test_class_names_are_checked(tmp_path):
+    run = RunLayout(tmp_path)
+    assert run.class_names() is None
+    run.write_class_names(["a", "b"])
+    assert run.class_names() == ["a", "b"]
+    run.file(RunLayout.CLASS_NAMES).write_text('["a", "a"]')
+    with pytest.raises(UsageError, match="twice"):
+        run.class_names()
+
+
+def test_checkpoints_copy_the_best_whole_and_leave_no_partial_file(tmp_path):
+    run = RunLayout(tmp_path)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    run.save_checkpoint(model, best=True)
+    assert run.file(RunLayout.BEST).read_bytes() == run.file(RunLayout.LAST).read_bytes()
+    model.layers[0].kernel.assign([[5.0], [5.0]])
+    run.save_checkpoint(model, best=False)
+    assert run.file(RunLayout.BEST).read_bytes() != run.file(RunLayout.LAST).read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [RunLayout.BEST, RunLayout.LAST]
+
+
+def test_models_are_saved_with_keras_batch_norm_and_stay_fused(tmp_path):
+    model = keras.Sequential([keras.Input((4, 4, 2)), keras.layers.BatchNormalization(name="bn")])
+    fuse_batch_norm(model)
+    RunLayout(tmp_path).save_model(model, RunLayout.MODEL)
+    assert type(model.get_layer("bn")) is FusedBatchNormalization
+    loaded = keras.saving.load_model(tmp_path / RunLayout.MODEL)
+    assert type(loaded.get_layer("bn")) is keras.layers.BatchNormalization

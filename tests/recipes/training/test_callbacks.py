@@ -1,0 +1,60 @@
+"""Callbacks: the plateau warm-up, counters that survive a resume, one line per epoch."""
+
+import keras
+import numpy as np
+import pytest
+
+from recipes.training.callbacks import EpochLine, LinearWarmup, ResumablePlateau
+
+
+def _fit(callbacks, epochs=1, lr=0.1, batches=4):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(keras.optimizers.SGD(lr), "categorical_crossentropy")
+    x = np.zeros((8 * batches, 3), "float32")
+    y = keras.utils.to_categorical(np.zeros(8 * batches), 2)
+    model.fit(x, y, batch_size=8, epochs=epochs, callbacks=callbacks, verbose=0)
+    return model
+
+
+class _Rates(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.rates = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.rates.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+
+def test_linear_warmup_rises_to_the_peak_then_leaves_the_rate_alone():
+    rates = _Rates()
+    model = _fit([LinearWarmup(0.1, 4), rates], epochs=2)
+    assert rates.rates[:4] == pytest.approx([0.025, 0.05, 0.075, 0.1])
+    assert rates.rates[4:] == pytest.approx([0.1] * 4)
+    model.optimizer.learning_rate = 0.01  # e.g. a plateau drop
+    model.fit(
+        np.zeros((8, 3), "float32"),
+        keras.utils.to_categorical(np.zeros(8), 2),
+        callbacks=[LinearWarmup(0.1, 4)],  # a resumed run past its warm-up
+        verbose=0,
+    )
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.01)
+
+
+def test_plateau_counters_are_restored_after_keras_resets_them():
+    plateau = ResumablePlateau(
+        monitor="loss", patience=5, state={"best": 0.25, "wait": 3.0, "cooldown_counter": None}
+    )
+    plateau.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    plateau.on_train_begin()
+    assert plateau.best == 0.25 and plateau.wait == 3.0
+    assert plateau.state() == {"best": 0.25, "wait": 3.0, "cooldown_counter": 0.0}
+    fresh = ResumablePlateau(monitor="val_accuracy", mode="max")
+    fresh.on_train_begin()
+    assert fresh.state()["best"] is None  # -inf is not JSON
+
+
+def test_epoch_line_is_one_line_per_epoch(capsys):
+    _fit([EpochLine(3, "train")], epochs=3)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("epoch 1/3 (train) ") and "loss: " in lines[0]
