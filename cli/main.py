@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "weights": ("cli.weights_cmd:weights_group", "Manage the ImageNet weights cache."),
     "train": ("cli.train_cmd:train_command", "Train an architecture from scratch."),
     "finetune": ("cli.train_cmd:finetune_command", "Fine-tune a pretrained base with a new head."),
+    "search": ("cli.search_cmd:search_group", "Search hyper-parameters with keras-tuner."),
     "bench": ("cli.bench_cmd:bench_group", "Measure throughput against the plain-Keras way."),
     "data": ("cli.data_cmd:data_group", "Check an image folder the way training reads it."),
     "evaluate": ("cli.serving_cmd:evaluate_command", "Measure a trained model on labelled data."),
@@ -84,7 +85,7 @@ class LazyGroup(click.Group):
         return code
 
     def invoke(self, ctx: click.Context) -> Any:
-        from cli.quiet import import_tensorflow_quietly
+        from recipes.data.noise import import_tensorflow_quietly
 
         remaining = [*getattr(ctx, "_protected_args", []), *ctx.args]
         if not set(ctx.help_option_names) & set(remaining):

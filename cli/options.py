@@ -28,7 +28,11 @@ class SchemaOption(click.Option):
 
 
 class SectionedCommand(click.Command):
-    """A command whose `--help` lists options under their section's title."""
+    """A command whose `--help` lists options under their section's title.
+
+    The command's own sections (e.g. `search`) come first, then the schema's
+    in schema order, then the options of no section.
+    """
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         groups: dict[str | None, list[tuple[str, str]]] = {}
@@ -36,13 +40,13 @@ class SectionedCommand(click.Command):
             record = param.get_help_record(ctx)
             if record is not None:
                 groups.setdefault(getattr(param, "section", None), []).append(record)
-        for section, (title, _) in SECTIONS.items():
+        own = [name for name in groups if name is not None and name not in SECTIONS]
+        titles = {name: name.capitalize() for name in own}
+        titles.update({name: title for name, (title, _) in SECTIONS.items()})
+        for section in [*own, *SECTIONS, None]:
             if section in groups:
-                with formatter.section(title):
+                with formatter.section(titles.get(section, "Other options")):
                     formatter.write_dl(groups[section])
-        if None in groups:
-            with formatter.section("Other options"):
-                formatter.write_dl(groups[None])
 
 
 def schema_options(command: str) -> Callable[[Any], Any]:

@@ -214,7 +214,9 @@ class AugmentSettings:
 class OptimSettings:
     """How the weights are updated."""
 
-    epochs: int = setting(10, "Epochs (for finetune: of phase 2).", low=1)
+    epochs: int = setting(
+        10, "Epochs (for finetune: of phase 2).", low=1, commands=(TRAIN, FINETUNE)
+    )
     batch_size: int = setting(32, "Global batch size.", low=1, commands=(*TRAINING, EVALUATE))
     optimizer: str = setting("adamw", "Optimizer.", choices=OPTIMIZERS)
     lr: float = setting(1e-3, "Peak learning rate.", low=0, low_open=True)
@@ -295,7 +297,7 @@ class RunSettings:
     preset: str | None = setting(
         None,
         "A recipe from the presets (alexnet, resnet, modern, ...).",
-        commands=(TRAIN, FINETUNE),
+        commands=TRAINING,
     )
     preset_source: str | None = setting(None, "The source the preset follows.", commands=())
 

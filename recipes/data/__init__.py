@@ -26,7 +26,16 @@ from recipes.data.decode import check_image_args
 from recipes.data.sources.tfds_prepare import DataUnavailableError
 from zoo.errors import UsageError
 
-__all__ = ["DataBundle", "DataSettings", "DataUnavailableError", "load_data", "scan"]
+__all__ = [
+    "DataBundle",
+    "DataSettings",
+    "DataUnavailableError",
+    "SourceData",
+    "find_data",
+    "load_data",
+    "make_bundle",
+    "scan",
+]
 
 
 def load_data(
@@ -70,16 +79,64 @@ def load_data(
         DataUnavailableError: The dataset is not prepared and cannot be downloaded.
         ZooError: The file cache cannot be written or read.
     """
-    data = data if data is not None else DataSettings()
-    check_section(data)
     if augment is not None:
         check_section(augment)
-    size = check_image_args(input_size, channels, data.interpolation)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise UsageError(f"batch_size must be a positive integer. Received: {batch_size!r}")
+    found = find_data(
+        data,
+        input_size=input_size,
+        channels=channels,
+        seed=seed,
+        classes=classes,
+        shuffle=shuffle,
+        download=download,
+    )
+    return make_bundle(
+        found,
+        batch_size=batch_size,
+        seed=seed,
+        policy=resolve_policy(augment),
+        shuffle=shuffle,
+    )
+
+
+def find_data(
+    data: DataSettings | None = None,
+    *,
+    input_size: tuple[int, int] | int = (224, 224),
+    channels: int = 3,
+    seed: int = 0,
+    classes: int | None = None,
+    shuffle: bool = True,
+    download: bool = True,
+) -> SourceData:
+    """Finds, checks and decodes (and caches) a source's images, before batching.
+
+    `load_data` is this and `make_bundle`; a search finds the data once and
+    makes a bundle per trial (each trial's batch size and augmentation).
+
+    Args:
+        data: Where the images come from and how they are read.
+        input_size: `(height, width)` of the images, or one side for squares.
+        channels: 1 (grayscale) or 3 (RGB).
+        seed: Seed of the split and of `shapes`.
+        classes: The number of classes the data must have; for the built-in
+            set, how many it has.
+        shuffle: Whether a streamed (uncached) training split is shuffled.
+        download: Whether tensorflow-datasets may download a dataset.
+
+    Returns:
+        The source's splits and facts.
+
+    Raises:
+        UsageError: See `load_data`.
+    """
+    data = data if data is not None else DataSettings()
+    check_section(data)
+    size = check_image_args(input_size, channels, data.interpolation)
     if data.data_dir is not None and data.dataset is not None:
         raise UsageError("Give either --data DIR or --dataset NAME, not both.")
-    policy = resolve_policy(augment)
     found = _load_source(data, size, channels, seed, classes, shuffle, download)
     if classes is not None and classes != len(found.class_names):
         names = found.class_names
@@ -88,15 +145,8 @@ def load_data(
             f"--classes {classes} does not match the data, which has {len(names)} classes "
             f"({shown}); pass --classes {len(names)}."
         )
-    return make_bundle(
-        found,
-        input_size=size,
-        channels=channels,
-        batch_size=batch_size,
-        seed=seed,
-        policy=policy,
-        shuffle=shuffle,
-    )
+    found.input_size, found.channels = size, channels
+    return found
 
 
 def _load_source(

@@ -33,6 +33,8 @@ class SourceData:
         dropped_classes: Empty classes left out (`drop_empty_classes`).
         cache: The cache used: `memory`, `none` or the file cache's path.
         cache_note: Why `cache` is not the one asked for (empty when it is).
+        input_size: `(height, width)` of the images.
+        channels: Their channels.
     """
 
     splits: dict[str, Split]
@@ -46,6 +48,8 @@ class SourceData:
     dropped_classes: list[str] = field(default_factory=list)
     cache: str = "memory"
     cache_note: str = ""
+    input_size: tuple[int, int] = (224, 224)
+    channels: int = 3
 
 
 @dataclass
@@ -125,8 +129,6 @@ class DataBundle:
 def make_bundle(
     found: SourceData,
     *,
-    input_size: tuple[int, int],
-    channels: int,
     batch_size: int,
     seed: int,
     policy: AugmentPolicy,
@@ -134,10 +136,11 @@ def make_bundle(
 ) -> DataBundle:
     """The train, validation and test pipelines of what a source found.
 
+    Cheap: the images are decoded already, so one `SourceData` serves pipelines
+    of any batch size and augmentation.
+
     Args:
         found: The source's splits and facts.
-        input_size: `(height, width)` of the images.
-        channels: Their channels.
         batch_size: Images per batch.
         seed: Seed of the shuffle and the augmentation.
         policy: Augmentation of the training split.
@@ -169,8 +172,8 @@ def make_bundle(
         source=found.source,
         converted=found.converted,
         layout=found.layout,
-        input_size=input_size,
-        channels=channels,
+        input_size=found.input_size,
+        channels=found.channels,
         augment=policy.to_dict(),
         dropped_classes=found.dropped_classes,
         cache=found.cache,

@@ -138,6 +138,7 @@ class RunRecorder(keras.callbacks.Callback):
         best: Best validation accuracy of earlier epochs (when resuming).
         history: Rows of earlier epochs (when resuming).
         resumable: Callbacks whose counters `state.json` keeps, by name.
+        checkpoints: Whether `last.keras` and `best.keras` are written.
     """
 
     def __init__(
@@ -148,8 +149,10 @@ class RunRecorder(keras.callbacks.Callback):
         best: float | None = None,
         history: list[dict[str, Any]] | None = None,
         resumable: Mapping[str, _Resumable] | None = None,
+        checkpoints: bool = True,
     ) -> None:
         super().__init__()
+        self.checkpoints = checkpoints
         self.run = run
         self.phase = phase
         self.monitor = monitor
@@ -179,7 +182,8 @@ class RunRecorder(keras.callbacks.Callback):
         improved = score is not None and (self.best is None or score > self.best)
         if improved:
             self.best = score
-        self.run.save_checkpoint(self.model, best=improved)
+        if self.checkpoints:
+            self.run.save_checkpoint(self.model, best=improved)
         self.rows.append(row)
         self.run.write_history(self.rows)
         self.run.write_json(

@@ -27,17 +27,14 @@ from recipes.data import DataBundle
 from recipes.layout import RunLayout
 from recipes.training.callbacks import LinearWarmup
 from recipes.training.devices import DeviceSetup, setup_devices
-from recipes.training.phases import (
+from recipes.training.fit import (
+    DataSource,
     RunResult,
     compile_model,
-    finish_run,
-    fit_phase,
     load_run_data,
-    open_run,
-    record_data,
-    restore_checkpoint,
     steps_per_epoch,
 )
+from recipes.training.runner import Phase, Prepared, execute
 from zoo.batchnorm import fuse_batch_norm
 from zoo.errors import UnknownNameError, UsageError
 
@@ -192,6 +189,53 @@ def unfreeze_top(base: keras.Model, unfreeze: str, block_pattern: str | None) ->
     return len(base.trainable_weights)
 
 
+def prepare_finetune(
+    config: RunConfig,
+    on_data: Callable[[DataBundle], None] | None = None,
+    sources: DataSource | None = None,
+) -> Prepared:
+    """Loads the base and the data, and builds and compiles the model with its new head.
+
+    Args:
+        config: A resolved configuration with `task="finetune"`.
+        on_data: Called with the loaded data (the CLI reports skipped files with it).
+        sources: Gives the source's images at a size, found already (a search
+            finds them once per size).
+
+    Returns:
+        The prepared run: the `head` phase on the frozen base, then (unless
+        `unfreeze` is `none`) the `finetune` phase, which unfreezes the top of
+        the base and recompiles at the fine-tuning rate.
+
+    Raises:
+        UsageError: Bad configuration, base or data (e.g. a class-count mismatch).
+        WeightsUnavailableError: ImageNet weights cannot be had offline.
+    """
+    keras.utils.set_random_seed(config.run.seed)
+    setup = setup_devices(config.devices)
+    with setup.strategy.scope():
+        base = load_base(config, config.model.image_size)
+    size = (base.image_size, base.image_size)
+    classes = config.model.classes
+    data = load_run_data(config, size, base.channels, classes, sources)
+    if on_data is not None:
+        on_data(data)
+    head_epochs = config.finetune.head_epochs
+    total = head_epochs + config.optim.epochs
+    steps = steps_per_epoch(data, config.optim.batch_size)
+    with setup.strategy.scope():
+        model = build_finetune_model(base, classes, _head_dropout(config))
+        warmup = compile_model(model, config, setup, config.optim.lr, steps, head_epochs, classes)
+    phases = [Phase(HEAD_PHASE, head_epochs)]
+    if parse_unfreeze(config.finetune.unfreeze)[0] != "none":
+
+        def enter_phase_two() -> LinearWarmup | None:
+            return _start_phase_two(model, base, config, setup, steps, total - head_epochs)
+
+        phases.append(Phase(FINETUNE_PHASE, total, enter_phase_two))
+    return Prepared(config, setup, data, model, base.name, phases, warmup)
+
+
 def finetune(config: RunConfig, on_data: Callable[[DataBundle], None] | None = None) -> RunResult:
     """Fine-tunes `config.model.base` with a new head of `config.model.classes` classes.
 
@@ -214,60 +258,7 @@ def finetune(config: RunConfig, on_data: Callable[[DataBundle], None] | None = N
         TrainingDiverged: The loss became NaN.
     """
     started = time.perf_counter()
-    keras.utils.set_random_seed(config.run.seed)
-    setup = setup_devices(config.devices)
-    with setup.strategy.scope():
-        base = load_base(config, config.model.image_size)
-    size = (base.image_size, base.image_size)
-    classes = config.model.classes
-    data = load_run_data(config, size, base.channels, classes)
-    if on_data is not None:
-        on_data(data)
-    head_epochs = config.finetune.head_epochs
-    total = head_epochs + config.optim.epochs
-    if parse_unfreeze(config.finetune.unfreeze)[0] == "none":
-        total = head_epochs
-    steps = steps_per_epoch(data, config.optim.batch_size)
-    with setup.strategy.scope():
-        model = build_finetune_model(base, classes, _head_dropout(config))
-        warmup = compile_model(model, config, setup, config.optim.lr, steps, head_epochs, classes)
-    run = open_run(config, base.name, setup)
-    try:
-        record_data(run, data)
-        phase, done = HEAD_PHASE, 0
-        if config.run.resume:
-            phase = run.state()["phase"]
-            if phase == FINETUNE_PHASE:
-                warmup = _start_phase_two(model, base, config, setup, steps, total - head_epochs)
-            with setup.strategy.scope():
-                done = restore_checkpoint(model, run)
-        if phase == HEAD_PHASE:
-            fit_phase(
-                model,
-                data,
-                run,
-                config,
-                phase=HEAD_PHASE,
-                initial_epoch=done,
-                epochs=head_epochs,
-                warmup=warmup,
-            )
-            done = max(done, head_epochs)
-            if total > head_epochs:
-                warmup = _start_phase_two(model, base, config, setup, steps, total - head_epochs)
-        fit_phase(
-            model,
-            data,
-            run,
-            config,
-            phase=FINETUNE_PHASE,
-            initial_epoch=done,
-            epochs=total,
-            warmup=warmup,
-        )
-        return finish_run(model, data, run, setup, started)
-    finally:
-        run.unlock()
+    return execute(prepare_finetune(config, on_data), started)
 
 
 def _start_phase_two(
@@ -279,10 +270,9 @@ def _start_phase_two(
     epochs: int,
 ) -> LinearWarmup | None:
     """Unfreezes the top of the base and recompiles at the fine-tuning rate."""
-    with setup.strategy.scope():
-        unfreeze_top(nested_base(model), config.finetune.unfreeze, base.block_pattern)
-        finetune_lr = config.finetune.finetune_lr or config.optim.lr / 100
-        return compile_model(model, config, setup, finetune_lr, steps, epochs, config.model.classes)
+    unfreeze_top(nested_base(model), config.finetune.unfreeze, base.block_pattern)
+    finetune_lr = config.finetune.finetune_lr or config.optim.lr / 100
+    return compile_model(model, config, setup, finetune_lr, steps, epochs, config.model.classes)
 
 
 def _head_dropout(config: RunConfig) -> float:

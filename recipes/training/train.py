@@ -11,17 +11,14 @@ import zoo
 from recipes.config import RunConfig
 from recipes.data import DataBundle
 from recipes.training.devices import setup_devices
-from recipes.training.phases import (
+from recipes.training.fit import (
+    DataSource,
     RunResult,
     compile_model,
-    finish_run,
-    fit_phase,
     load_run_data,
-    open_run,
-    record_data,
-    restore_checkpoint,
     steps_per_epoch,
 )
+from recipes.training.runner import Phase, Prepared, execute
 from zoo.builder import architecture_options, resolve_input_shape
 from zoo.errors import UsageError
 
@@ -74,6 +71,43 @@ def build_classifier(config: RunConfig, classes: int, image_size: int) -> keras.
     return keras.Model(body.input, probabilities, name=spec.name)
 
 
+def prepare_train(
+    config: RunConfig,
+    on_data: Callable[[DataBundle], None] | None = None,
+    sources: DataSource | None = None,
+) -> Prepared:
+    """Loads the data and builds and compiles `config.model.arch` for training from scratch.
+
+    Args:
+        config: A resolved configuration with `task="train"`.
+        on_data: Called with the loaded data (the CLI reports skipped files with it).
+        sources: Gives the source's images at a size, found already (a search
+            finds them once per size).
+
+    Returns:
+        The prepared run: one phase, `train`.
+
+    Raises:
+        UsageError: Bad configuration or data.
+    """
+    keras.utils.set_random_seed(config.run.seed)
+    spec = zoo.get_spec(config.model.arch)
+    image_size = config.model.image_size or spec.default_size
+    resolve_input_shape(spec, (image_size, image_size, spec.channels))
+    setup = setup_devices(config.devices)
+    size = (image_size, image_size)
+    data = load_run_data(config, size, spec.channels, config.model.classes, sources)
+    if on_data is not None:
+        on_data(data)
+    classes = len(data.class_names)
+    steps = steps_per_epoch(data, config.optim.batch_size)
+    epochs = config.optim.epochs
+    with setup.strategy.scope():
+        model = build_classifier(config, classes, image_size)
+        warmup = compile_model(model, config, setup, config.optim.lr, steps, epochs, classes)
+    return Prepared(config, setup, data, model, spec.name, [Phase("train", epochs)], warmup)
+
+
 def train(config: RunConfig, on_data: Callable[[DataBundle], None] | None = None) -> RunResult:
     """Trains `config.model.arch` from scratch on the configured data.
 
@@ -94,31 +128,4 @@ def train(config: RunConfig, on_data: Callable[[DataBundle], None] | None = None
         TrainingDiverged: The loss became NaN.
     """
     started = time.perf_counter()
-    keras.utils.set_random_seed(config.run.seed)
-    spec = zoo.get_spec(config.model.arch)
-    image_size = config.model.image_size or spec.default_size
-    resolve_input_shape(spec, (image_size, image_size, spec.channels))
-    setup = setup_devices(config.devices)
-    data = load_run_data(config, (image_size, image_size), spec.channels, config.model.classes)
-    if on_data is not None:
-        on_data(data)
-    classes = len(data.class_names)
-    steps = steps_per_epoch(data, config.optim.batch_size)
-    epochs = config.optim.epochs
-    with setup.strategy.scope():
-        model = build_classifier(config, classes, image_size)
-        warmup = compile_model(model, config, setup, config.optim.lr, steps, epochs, classes)
-    run = open_run(config, spec.name, setup)
-    try:
-        record_data(run, data)
-        done = 0
-        if config.run.resume:
-            with setup.strategy.scope():
-                done = restore_checkpoint(model, run)
-        fit_phase(
-            model, data, run, config, phase="train", initial_epoch=done, epochs=epochs,
-            warmup=warmup,
-        )  # fmt: skip
-        return finish_run(model, data, run, setup, started)
-    finally:
-        run.unlock()
+    return execute(prepare_train(config, on_data), started)

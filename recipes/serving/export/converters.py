@@ -11,11 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from recipes.serving.export.signatures import (
-    IMAGES_SIGNATURE,
-    probabilities_saved_model,
-    quiet_loggers,
-)
+from recipes.data.noise import quiet_loggers
+from recipes.serving.export.signatures import IMAGES_SIGNATURE, probabilities_saved_model
 from recipes.serving.export.verify import max_diff
 from recipes.serving.trained import TrainedModel
 from zoo.errors import UsageError, ZooError, first_line
@@ -87,7 +84,7 @@ def write_onnx(trained: TrainedModel, file: Path, images: Any, expected: Any) ->
     # Freezing first turns every captured value into a constant; tf2onnx's own
     # from_function would make captured tensors (e.g. EfficientNet's
     # normalisation statistics) into extra graph inputs.
-    with quiet_loggers():
+    with quiet_loggers("tensorflow", "tf2onnx"):
         frozen = convert_variables_to_constants_v2(probabilities.get_concrete_function(spec))
         try:
             tf2onnx.convert.from_graph_def(

@@ -14,12 +14,11 @@ names are read in the graph from the `class_names.txt` asset.
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from recipes.data.noise import quiet_loggers
 from recipes.serving.trained import TrainedModel
 
 CLASS_NAMES_ASSET = "class_names.txt"
@@ -103,29 +102,10 @@ def write_saved_model(trained: TrainedModel, directory: Path, top_k: int) -> Non
         for signature, function in _signature_functions(trained, names_table, top_k).items():
             function.get_concrete_function()
             archive.add_endpoint(signature, function)
-        with quiet_loggers():
+        # TF's "Issue encountered when serializing table_initializer": the lookup
+        # table is saved and restored correctly, only a TF1 collection is not.
+        with quiet_loggers("tensorflow"):
             archive.write_out(str(directory), verbose=False)
-
-
-@contextlib.contextmanager
-def quiet_loggers(names: tuple[str, ...] = ("tensorflow", "tf2onnx")) -> Iterator[None]:
-    """Silences the converters' progress and deprecation logging below ERROR.
-
-    Among them TF's "Issue encountered when serializing table_initializer":
-    the lookup table is saved and restored correctly, only the TF1 collection
-    that also lists it cannot be serialised.
-    """
-    import logging
-
-    loggers = [logging.getLogger(name) for name in names]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
 
 
 def probabilities_saved_model(trained: TrainedModel, directory: Path) -> None:

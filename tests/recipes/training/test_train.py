@@ -14,7 +14,7 @@ import pytest
 
 from recipes.config import resolve_config
 from recipes.layout import RunLayout
-from recipes.training.phases import TrainingDiverged
+from recipes.training.fit import TrainingDiverged
 from recipes.training.train import build_classifier, train
 from zoo.errors import UsageError
 
@@ -159,7 +159,7 @@ def test_resume_keeps_the_plateau_counters_and_the_weight_decay_exclusions(
     # zero-gradient step decays the kernels by lr * wd, while the biases move only
     # by their (tiny, restored) momentum.
     from recipes.training.devices import setup_devices
-    from recipes.training.phases import compile_model, restore_checkpoint
+    from recipes.training.fit import compile_model, restore_checkpoint
 
     config = tiny(tmp_path / "resumed", resume=True, **settings)
     model = build_classifier(config, 4, 32)

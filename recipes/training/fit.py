@@ -1,8 +1,7 @@
-"""What training from scratch and fine-tuning share: data, compile, a phase of fit, finish.
+"""The pieces of a run: its data, directory, compile, one phase of `fit`, the finish.
 
-`train` and `finetune` each describe their model and phases; this module loads
-the run's data, opens its directory, runs a phase with the callbacks that keep
-the directory up to date, and writes the final model and metrics.
+`recipes.training.runner` puts them together for training from scratch,
+fine-tuning and the trials of a search.
 """
 
 from __future__ import annotations
@@ -12,13 +11,15 @@ import math
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import keras
 
 from recipes.config import RunConfig
-from recipes.data import DataBundle, load_data
+from recipes.data import DataBundle, SourceData, load_data, make_bundle
+from recipes.data.augment import resolve_policy
 from recipes.layout import RunLayout
 from recipes.training.callbacks import (
     EpochLine,
@@ -58,8 +59,16 @@ class RunResult:
         return dict(self.__dict__)
 
 
+DataSource = Callable[[RunConfig, tuple[int, int], int], SourceData]
+"""Gives a run's source images at an input size and channels (a search's cache of them)."""
+
+
 def load_run_data(
-    config: RunConfig, input_size: tuple[int, int], channels: int, classes: int | None
+    config: RunConfig,
+    input_size: tuple[int, int],
+    channels: int,
+    classes: int | None,
+    sources: DataSource | None = None,
 ) -> DataBundle:
     """Loads the run's data source at the model's input size.
 
@@ -69,6 +78,7 @@ def load_run_data(
         channels: Input channels of the model.
         classes: Classes the model must have (fine-tuning), or the size of
             the built-in set when no data is given.
+        sources: Gives the source's images, found already (a search finds them once).
 
     Returns:
         The train/validation/test pipelines and the class names.
@@ -76,6 +86,13 @@ def load_run_data(
     Raises:
         UsageError: The data's class count does not match `classes`.
     """
+    if sources is not None:
+        return make_bundle(
+            sources(config, input_size, channels),
+            batch_size=config.optim.batch_size,
+            seed=config.run.seed,
+            policy=resolve_policy(config.augmentation),
+        )
     return load_data(
         config.data,
         augment=config.augmentation,
@@ -205,6 +222,8 @@ def fit_phase(
     initial_epoch: int,
     epochs: int,
     warmup: LinearWarmup | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    checkpoints: bool = True,
 ) -> None:
     """Trains from `initial_epoch` up to `epochs` (a global epoch count).
 
@@ -217,6 +236,8 @@ def fit_phase(
         initial_epoch: Epochs already done.
         epochs: Epoch count to reach.
         warmup: The phase's warm-up callback from `compile_model`.
+        callbacks: More callbacks, run before the run's own recorder.
+        checkpoints: Whether `last.keras` and `best.keras` are written.
 
     Raises:
         TrainingDiverged: The loss became NaN; names the last good checkpoint.
@@ -245,12 +266,13 @@ def fit_phase(
         )
     nan_guard = StopOnNaN()
     interactive = sys.stdout.isatty()
-    callbacks: list[keras.callbacks.Callback] = [
+    every: list[keras.callbacks.Callback] = [
         nan_guard,
         *([warmup] if warmup else []),
         *resumable.values(),
         keras.callbacks.TensorBoard(log_dir=str(run.file(RunLayout.LOGS)), write_graph=False),
         *([] if interactive else [EpochLine(epochs, phase)]),
+        *callbacks,
         # Last: the checkpoint and state.json see what the others did this epoch.
         RunRecorder(
             run,
@@ -259,6 +281,7 @@ def fit_phase(
             best=state.get("best"),
             history=history,
             resumable=resumable,
+            checkpoints=checkpoints,
         ),
     ]
     try:
@@ -267,7 +290,7 @@ def fit_phase(
             validation_data=data.val,
             epochs=epochs,
             initial_epoch=initial_epoch,
-            callbacks=callbacks,
+            callbacks=every,
             shuffle=False,  # the pipeline shuffles
             verbose=1 if interactive else 0,
         )
@@ -303,8 +326,9 @@ def finish_run(
     run: RunLayout,
     setup: DeviceSetup,
     started: float,
+    save_model: bool = True,
 ) -> RunResult:
-    """Evaluates the final model, writes `model.keras` and `metrics.json`.
+    """Evaluates the final model, writes `metrics.json` and `model.keras`.
 
     Args:
         model: The trained model.
@@ -312,6 +336,7 @@ def finish_run(
         run: The run directory.
         setup: The devices the run used.
         started: `time.perf_counter()` at the start of the run.
+        save_model: Whether to write `model.keras` (a search's trials do not).
 
     Returns:
         The run's result.
@@ -323,9 +348,8 @@ def finish_run(
         scores = model.evaluate(dataset, verbose=0, return_dict=True)
         metrics.update({f"{split}_{name}": float(value) for name, value in scores.items()})
     run.write_json(RunLayout.METRICS, metrics)
-    # Last, as it marks the run finished. It carries no optimizer, so loading it
-    # needs no training code.
-    run.save_model(keras.Model(model.inputs, model.outputs, name=model.name), RunLayout.MODEL)
+    if save_model:  # last, as it marks the run finished; no optimizer, so no training code
+        run.save_model(keras.Model(model.inputs, model.outputs, name=model.name), RunLayout.MODEL)
     history = run.history()
     return RunResult(
         run_dir=str(run.path),

@@ -1,0 +1,184 @@
+"""`StudyLayout`: every file of a study directory, its lock, and resume or overwrite.
+
+A study directory holds:
+
+    study.json        what the study searches: mode, space, settings, tuner,
+                      objective, epochs, and their fingerprint
+    study.lock        held while a search works on the study
+    tuner/            keras-tuner's own project (oracle.json, trial_*/trial.json,
+                      checkpoints): a reloaded keras-tuner tuner reads it as is
+    trials/TRIAL_ID/  each trial's run directory (config.yaml, history.csv, ...,
+                      and `failure.txt` when it failed)
+    trials.csv        one row per trial: status, hyper-parameters, objective, ...
+    best.yaml         the best trial's run configuration (`zoo train --config`)
+    report.json       what `zoo search report` prints
+    *.png             objective per trial, learning curves, objective per
+                      parameter, parallel coordinates
+
+Every file is written atomically; `--resume` continues a study only when its
+fingerprint is the same, and `--overwrite` starts it afresh.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from zoo.atomic import atomic_write_text
+from zoo.errors import UsageError
+
+TUNER_PROJECT = "tuner"
+
+
+class StudyLayout:
+    """A study directory: its files, its lock, and whether it may be (re)used.
+
+    Args:
+        path: The study directory.
+    """
+
+    STUDY = "study.json"
+    LOCK = "study.lock"
+    TRIALS = "trials"
+    TABLE = "trials.csv"
+    BEST = "best.yaml"
+    REPORT = "report.json"
+    FAILURE = "failure.txt"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock: io.TextIOWrapper | None = None
+
+    def file(self, name: str) -> Path:
+        """A file of the study."""
+        return self.path / name
+
+    @property
+    def tuner_dir(self) -> Path:
+        """keras-tuner's project folder."""
+        return self.path / TUNER_PROJECT
+
+    def trial_dir(self, trial_id: str) -> Path:
+        """The run directory of one trial."""
+        return self.path / self.TRIALS / str(trial_id)
+
+    def exists(self) -> bool:
+        """Whether a study was started here."""
+        return self.file(self.STUDY).is_file()
+
+    def describe(self) -> dict[str, Any]:
+        """`study.json`.
+
+        Raises:
+            UsageError: There is no study here.
+        """
+        if not self.exists():
+            raise UsageError(
+                f"{self.path} is not a study directory (no {self.STUDY}); pass the --output "
+                "of a `zoo search`."
+            )
+        return json.loads(self.file(self.STUDY).read_text(encoding="utf-8"))
+
+    def open(self, description: dict[str, Any], *, resume: bool, overwrite: bool) -> None:
+        """Takes the study for this search: new, resumed or overwritten.
+
+        Args:
+            description: What the search studies (written to `study.json`).
+            resume: Continue the study that is there.
+            overwrite: Replace whatever is there.
+
+        Raises:
+            UsageError: A study or other files are there without `--resume` or
+                `--overwrite`, `--resume` of nothing or of a changed study, or
+                another search holds the study.
+        """
+        if resume and overwrite:
+            raise UsageError("Give either --resume or --overwrite, not both.")
+        fingerprint = study_fingerprint(description)
+        if resume and not self.exists():
+            raise UsageError(f"{self.path} holds no study to resume; start one without --resume.")
+        if not resume and not overwrite and self.path.exists() and any(self.path.iterdir()):
+            raise UsageError(
+                f"{self.path} already holds a study or other files; pass --resume to continue "
+                "it, --overwrite to start again, or choose another --output."
+            )
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.lock()
+        try:
+            if resume:
+                saved = self.describe()
+                if saved.get("fingerprint") != fingerprint:
+                    changed = sorted(
+                        key for key in description if saved.get(key) != description[key]
+                    )
+                    raise UsageError(
+                        f"The study in {self.path} was started with another "
+                        f"{', '.join(changed) or 'setting'}; resume it as it was, or pass "
+                        "--overwrite to start again."
+                    )
+            elif overwrite:
+                self._clear()
+            self.write_json(self.STUDY, {**description, "fingerprint": fingerprint})
+        except BaseException:
+            self.unlock()
+            raise
+
+    def _clear(self) -> None:
+        for entry in self.path.iterdir():
+            if entry.name == self.LOCK:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+    def lock(self) -> None:
+        """Takes the study's lock.
+
+        Raises:
+            UsageError: Another search holds it.
+        """
+        handle = open(self.file(self.LOCK), "a+", encoding="utf-8")  # noqa: SIM115 (held)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "unknown"
+            handle.close()
+            raise UsageError(
+                f"{self.path} is in use by another search (pid {owner}); wait for it to finish "
+                "or choose another --output."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._lock = handle
+
+    def unlock(self) -> None:
+        """Releases the lock (the system releases it too when the process dies)."""
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+
+    def write_json(self, name: str, data: Any) -> None:
+        """Writes one of the study's JSON files atomically."""
+        atomic_write_text(self.file(name), json.dumps(data, indent=2, default=str) + "\n")
+
+    def read_json(self, name: str) -> Any:
+        """Reads one of the study's JSON files."""
+        return json.loads(self.file(name).read_text(encoding="utf-8"))
+
+
+def study_fingerprint(description: dict[str, Any]) -> str:
+    """A short hash of what a study searches (not how many trials it runs)."""
+    defining = {key: value for key, value in description.items() if key != "max_trials"}
+    encoded = json.dumps(defining, sort_keys=True, default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()[:16]

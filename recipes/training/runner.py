@@ -1,0 +1,174 @@
+"""The phase runner: a prepared run, trained phase by phase into its run directory.
+
+`train` and `finetune` each prepare their model and describe their phases (a
+`Prepared` run); the runner opens the run directory, enters and runs the
+phases with the callbacks that keep the directory up to date (resuming where a
+run stopped), and finishes the run. A search's trials run the same prepared
+runs over the epochs keras-tuner asks for, with its callbacks added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import keras
+
+from recipes.config import RunConfig
+from recipes.data import DataBundle
+from recipes.layout import RunLayout
+from recipes.training.callbacks import LinearWarmup
+from recipes.training.devices import DeviceSetup
+from recipes.training.fit import (
+    RunResult,
+    finish_run,
+    fit_phase,
+    open_run,
+    record_data,
+    restore_checkpoint,
+)
+
+
+@dataclass
+class Phase:
+    """One phase of a run.
+
+    Attributes:
+        name: Its name in the history (`train`, `head`, `finetune`).
+        end: The global epoch count at its end.
+        enter: Switches the model into this phase (unfreezes, recompiles) and
+            returns the phase's warm-up callback; `None` for the first phase,
+            which the model is built in.
+    """
+
+    name: str
+    end: int
+    enter: Callable[[], LinearWarmup | None] | None = None
+
+
+@dataclass
+class Prepared:
+    """A run ready to train: built, compiled, with its data and phases.
+
+    Attributes:
+        config: The run configuration.
+        setup: The devices.
+        data: The pipelines.
+        model: The compiled model, in its first phase.
+        name: Stem of the run directory's generated name.
+        phases: The phases, in order.
+        warmup: The first phase's warm-up callback, if any.
+    """
+
+    config: RunConfig
+    setup: DeviceSetup
+    data: DataBundle
+    model: keras.Model
+    name: str
+    phases: list[Phase]
+    warmup: LinearWarmup | None = None
+
+    @property
+    def epochs(self) -> int:
+        """The global epoch count the run ends at."""
+        return self.phases[-1].end
+
+
+def execute(prepared: Prepared, started: float) -> RunResult:
+    """Runs a prepared run into its directory: open, train (or resume), finish.
+
+    The run directory is created only now, so a bad configuration (found while
+    preparing) leaves nothing behind; with `resume`, the prepared model enters
+    the phase the checkpoint was saved in and takes its weights and optimizer
+    state.
+
+    Args:
+        prepared: The run.
+        started: `time.perf_counter()` at the start of the run.
+
+    Returns:
+        The run's result.
+
+    Raises:
+        TrainingDiverged: The loss became NaN.
+    """
+    run = open_run(prepared.config, prepared.name, prepared.setup)
+    try:
+        record_data(run, prepared.data)
+        if prepared.config.run.resume:
+            done, entered, warmup = _resume(prepared, run)
+            run_phases(prepared, run, start=done, entered=entered, warmup=warmup)
+        else:
+            run_phases(prepared, run)
+        return finish_run(prepared.model, prepared.data, run, prepared.setup, started)
+    finally:
+        run.unlock()
+
+
+def _resume(prepared: Prepared, run: RunLayout) -> tuple[int, int, LinearWarmup | None]:
+    """Enters the phase the checkpoint was saved in, then loads it.
+
+    Returns:
+        `(epochs done, index of the phase entered, its warm-up)`.
+    """
+    names = [phase.name for phase in prepared.phases]
+    saved = run.state().get("phase")
+    index = names.index(saved) if saved in names else 0
+    warmup = prepared.warmup
+    with prepared.setup.strategy.scope():
+        if index and prepared.phases[index].enter is not None:
+            warmup = prepared.phases[index].enter()
+        done = restore_checkpoint(prepared.model, run)
+    return done, index, warmup
+
+
+def run_phases(
+    prepared: Prepared,
+    run: RunLayout,
+    *,
+    start: int = 0,
+    stop: int | None = None,
+    entered: int | None = None,
+    warmup: LinearWarmup | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    checkpoints: bool = True,
+) -> None:
+    """Trains the epochs `[start, stop)`, entering each phase they reach.
+
+    Args:
+        prepared: The run.
+        run: Its directory.
+        start: Epochs done already (the model holds their weights).
+        stop: The epoch count to reach; the run's end by default.
+        entered: The index of the phase the model is in (`None`: the first,
+            as built); a later phase that `start` falls in is entered first.
+        warmup: The entered phase's warm-up callback (with `entered`).
+        callbacks: More callbacks for every `fit` (a search's).
+        checkpoints: Whether `last.keras` and `best.keras` are written.
+    """
+    stop = prepared.epochs if stop is None else min(stop, prepared.epochs)
+    current = entered or 0
+    if entered is None:
+        warmup = prepared.warmup
+    begin = 0
+    for index, phase in enumerate(prepared.phases):
+        if begin >= stop:
+            break
+        if phase.end > start and phase.end > begin:
+            if index > current:
+                with prepared.setup.strategy.scope():
+                    warmup = phase.enter() if phase.enter is not None else None
+                current = index
+            fit_phase(
+                prepared.model,
+                prepared.data,
+                run,
+                prepared.config,
+                phase=phase.name,
+                initial_epoch=max(start, begin),
+                epochs=min(stop, phase.end),
+                warmup=warmup,
+                callbacks=callbacks,
+                checkpoints=checkpoints,
+            )
+        begin = phase.end

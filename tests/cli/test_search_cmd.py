@@ -1,0 +1,87 @@
+"""`zoo search` and `zoo search report` on the command line."""
+
+import json
+
+from click.testing import CliRunner
+
+from cli.main import cli
+
+TINY = [
+    "--arch", "lenet5", "--classes", "3", "--shapes-per-class", "12", "--precision", "fp32",
+    "--batch-size", "16",
+]  # fmt: skip
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_search_json_then_report(tmp_path):
+    study = tmp_path / "study"
+    result = run("search", *TINY, "--max-trials", "2", "--epochs", "1", "--output", study, "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert len(document["trials"]) == 2 and document["best"] is not None
+    text = run("search", "report", study)
+    assert text.exit_code == 0, text.output
+    assert "best: trial" in text.stdout and "val_accuracy" in text.stdout
+    again = run("search", "report", study, "--json")
+    assert json.loads(again.stdout)["best"] == document["best"]
+
+
+def one_line_error(result):
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+def test_bad_usage_is_one_line(tmp_path):
+    assert "not both" in one_line_error(run("search", *TINY, "--base", "resnet50"))
+    assert "--tuner" in one_line_error(run("search", *TINY, "--tuner", "genetic"))
+    space = tmp_path / "space.yaml"
+    space.write_text("lr: {min: 0.1, max: 0.01}\n")
+    assert "min > max" in one_line_error(run("search", *TINY, "--space", space))
+    assert "not a study directory" in one_line_error(run("search", "report", tmp_path))
+
+
+def test_a_chief_and_two_workers_on_loopback(tmp_path):
+    """keras-tuner's chief/worker mode: every trial runs once, the chief writes the study."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    study = tmp_path / "study"
+    args = [sys.executable, "-m", "cli.main", "search", *TINY, "--max-trials", "3",
+            "--epochs", "1", "--output", str(study), "--oracle", f"127.0.0.1:{port}"]  # fmt: skip
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+    def start(tuner_id):
+        return subprocess.Popen(
+            [*args, "--tuner-id", tuner_id],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+
+    chief = start("chief")
+    deadline = time.time() + 120
+    while time.time() < deadline and not (study / "study.json").is_file():
+        time.sleep(0.2)
+    workers = [start("tuner0"), start("tuner1")]
+    for process in [*workers, chief]:
+        out, err = process.communicate(timeout=400)
+        assert process.returncode == 0, err[-3000:]
+    trials = sorted(path.name for path in (study / "trials").iterdir())
+    assert trials == ["0", "1", "2"]
+    for trial in trials:  # each trial ran once, by one worker
+        assert [p.name for p in (study / "trials" / trial).iterdir()] == ["execution-1"]
+    assert len((study / "trials.csv").read_text().splitlines()) == 4
+    assert (study / "best.yaml").is_file()
