@@ -25,10 +25,7 @@ with plain Keras.
 from __future__ import annotations
 
 import csv
-import fcntl
-import io
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -37,6 +34,7 @@ from typing import Any
 import yaml
 
 from recipes.config import RunConfig, resolve_config
+from recipes.locks import DirectoryLock
 from zoo.atomic import atomic_write, atomic_write_text
 from zoo.errors import UsageError, first_line
 
@@ -65,7 +63,7 @@ class RunLayout:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._lock: io.TextIOWrapper | None = None
+        self._lock: DirectoryLock | None = None
 
     # --- opening -----------------------------------------------------------------------
 
@@ -162,28 +160,19 @@ class RunLayout:
         Raises:
             UsageError: Another live process works on this run directory.
         """
-        handle = open(self.file(self.LOCK), "a+", encoding="utf-8")  # noqa: SIM115 (held)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            owner = handle.read().strip() or "unknown"
-            handle.close()
-            raise UsageError(
-                f"{self.path} is in use by another zoo process (pid {owner}); wait for it to "
-                "finish or choose another --output."
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self._lock = handle
+        self._lock = DirectoryLock(
+            self.file(self.LOCK),
+            lambda owner: (
+                f"{self.path} is in use by another zoo process (pid {owner}); wait "
+                "for it to finish or choose another --output."
+            ),
+        )
+        self._lock.acquire()
 
     def unlock(self) -> None:
         """Releases the lock (also released by the OS when the process dies)."""
         if self._lock is not None:
-            fcntl.flock(self._lock, fcntl.LOCK_UN)
-            self._lock.close()
+            self._lock.release()
             self._lock = None
 
     # --- reading -----------------------------------------------------------------------

@@ -78,17 +78,10 @@ def setting(
     Returns:
         A dataclass field carrying the metadata.
     """
-    metadata = {
-        "help": help,
-        "choices": choices,
-        "low": low,
-        "high": high,
-        "low_open": low_open,
-        "high_open": high_open,
-        "commands": commands,
-        "flag": flag,
-        "metavar": metavar,
-    }
+    metadata = dict(
+        help=help, choices=choices, low=low, high=high, low_open=low_open,
+        high_open=high_open, commands=commands, flag=flag, metavar=metavar,
+    )  # fmt: skip
     if isinstance(default, dict):
         return field(default_factory=lambda: dict(default), metadata=metadata)
     return field(default=default, metadata=metadata)

@@ -21,15 +21,13 @@ fingerprint is the same, and `--overwrite` starts it afresh.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import io
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
+from recipes.locks import DirectoryLock
 from zoo.atomic import atomic_write_text
 from zoo.errors import UsageError
 
@@ -53,7 +51,7 @@ class StudyLayout:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._lock: io.TextIOWrapper | None = None
+        self._lock: DirectoryLock | None = None
 
     def file(self, name: str) -> Path:
         """A file of the study."""
@@ -144,28 +142,19 @@ class StudyLayout:
         Raises:
             UsageError: Another search holds it.
         """
-        handle = open(self.file(self.LOCK), "a+", encoding="utf-8")  # noqa: SIM115 (held)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            owner = handle.read().strip() or "unknown"
-            handle.close()
-            raise UsageError(
-                f"{self.path} is in use by another search (pid {owner}); wait for it to finish "
-                "or choose another --output."
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self._lock = handle
+        self._lock = DirectoryLock(
+            self.file(self.LOCK),
+            lambda owner: (
+                f"{self.path} is in use by another search (pid {owner}); wait for it "
+                "to finish or choose another --output."
+            ),
+        )
+        self._lock.acquire()
 
     def unlock(self) -> None:
         """Releases the lock (the system releases it too when the process dies)."""
         if self._lock is not None:
-            fcntl.flock(self._lock, fcntl.LOCK_UN)
-            self._lock.close()
+            self._lock.release()
             self._lock = None
 
     def write_json(self, name: str, data: Any) -> None:

@@ -47,9 +47,10 @@ def search(request: SearchRequest, isolate: bool = True) -> dict[str, Any]:
             study is changed then.
     """
     plan, archs = plan_for(request)
-    preflight(plan)
     role = os.environ.get("KERASTUNER_TUNER_ID", "")
     chief, worker = role == "chief", bool(role) and role != "chief"
+    if not worker:  # the chief checks the study once, for all its workers
+        preflight(plan)
     study = StudyLayout(request.output or _default_output(plan, archs))
     if not worker:
         study.open(_describe(request, plan, archs), resume=request.resume,

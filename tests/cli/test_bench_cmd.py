@@ -12,7 +12,7 @@ def test_bench_train_reports_both_sides_and_their_ratio():
             "bench",
             "train",
             "--arch",
-            "resnet18",
+            "lenet5",
             "--image-size",
             "32",
             "--classes",

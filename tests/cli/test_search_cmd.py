@@ -85,3 +85,36 @@ def test_a_chief_and_two_workers_on_loopback(tmp_path):
         assert [p.name for p in (study / "trials" / trial).iterdir()] == ["execution-1"]
     assert len((study / "trials.csv").read_text().splitlines()) == 4
     assert (study / "best.yaml").is_file()
+
+
+def test_a_study_killed_mid_trial_resumes_and_runs_that_trial_again(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    study = tmp_path / "study"
+    args = [sys.executable, "-m", "cli.main", "search", *TINY, "--max-trials", "3",
+            "--epochs", "2", "--output", str(study)]  # fmt: skip
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    first = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
+    )
+    deadline = time.time() + 240
+    while time.time() < deadline and not (study / "trials" / "1" / "execution-1").is_dir():
+        time.sleep(0.1)
+    os.killpg(first.pid, signal.SIGKILL)  # the search and the process running its trials
+    first.wait()
+    assert not (study / "trials.csv").exists()
+
+    result = run("search", *TINY, "--max-trials", "3", "--epochs", "2", "--output", study,
+                 "--resume", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert [row["trial_id"] for row in document["trials"]] == ["0", "1", "2"]
+    assert all(row["status"] == "COMPLETED" for row in document["trials"])
+    for trial in ("0", "1", "2"):
+        runs = sorted(p.name for p in (study / "trials" / trial).iterdir())
+        assert runs == ["execution-1"], runs  # the interrupted run was replaced
+        assert (study / "trials" / trial / "execution-1" / "metrics.json").is_file()

@@ -39,8 +39,11 @@ def _signature_functions(trained: TrainedModel, names_table: Any, top_k: int) ->
     channels = trained.channels
     image_shape = (height, width, channels)
 
+    # One traced function for the model, called by all three signatures: the
+    # model's graph is traced once, not once per signature.
+    @tf.function(input_signature=[tf.TensorSpec((None, *image_shape), tf.float32)])
     def classify(images: tf.Tensor) -> dict[str, tf.Tensor]:
-        probabilities = tf.cast(model(tf.cast(images, tf.float32), training=False), tf.float32)
+        probabilities = tf.cast(model(images, training=False), tf.float32)
         top_probabilities, top_indices = tf.math.top_k(probabilities, k=top_k)
         top_indices = tf.cast(top_indices, tf.int64)
         return {
@@ -66,7 +69,7 @@ def _signature_functions(trained: TrainedModel, names_table: Any, top_k: int) ->
 
     @tf.function(input_signature=[tf.TensorSpec((None, *image_shape), tf.uint8, name="images")])
     def serve_images_uint8(images: tf.Tensor) -> dict[str, tf.Tensor]:
-        return classify(images)
+        return classify(tf.cast(images, tf.float32))
 
     return {
         DEFAULT_SIGNATURE: serve_image_bytes,

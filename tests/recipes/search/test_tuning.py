@@ -183,3 +183,23 @@ def test_hyperband_continues_trials_and_fine_tuning_is_one_unit(shapes_run, tmp_
         assert "finetune" in phases
     config = resolve_config(load_config_file(str(tmp_path / "study" / "best.yaml")))
     assert config.task == "finetune" and config.finetune.finetune_lr is not None
+
+
+def test_retrain_best_trains_the_best_configuration_into_a_run(study, tmp_path):
+    from recipes.search.tuning import retrain_best
+
+    result = retrain_best(StudyLayout(study["path"]), epochs=1, output=str(tmp_path / "best"))
+    assert (tmp_path / "best" / "model.keras").is_file()
+    config = resolve_config(load_config_file(str(tmp_path / "best" / "config.yaml")))
+    assert config.optim.lr == pytest.approx(study["result"]["best"]["values"]["lr"])
+    assert result["epochs"] == 1
+
+
+def test_a_best_value_at_the_border_of_its_range_is_flagged():
+    from recipes.search.results import TrialRow, border_warnings
+
+    space = {"lr": {"min": 1e-4, "max": 1e-1, "log": True}, "dropout": {"min": 0.0, "max": 0.5}}
+    best = TrialRow("3", "COMPLETED", {"lr": 0.09, "dropout": 0.25}, 0.9, 2, 2, 1.0)
+    (warning,) = border_warnings(space, best)
+    assert warning.startswith("lr: the best value 0.09 is at the high end")
+    assert "search up to 1" in warning

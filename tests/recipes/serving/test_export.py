@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -163,15 +164,15 @@ def test_saved_model_cli_lists_both_signatures(exported):
 def test_versions_overwrite_and_refusal(exported, tmp_path):
     run = exported["root"] / "runs" / "shapes"
     out = tmp_path / "models"
-    first = export_model(run, output=out, name="pets")
-    assert first["version"] == 1
-    second = export_model(run, output=out, name="pets", top_k=2)
+    (out / "pets").mkdir(parents=True)
+    shutil.copytree(exported["result"]["path"], out / "pets" / "1")  # an earlier export
+    second = export_model(run, output=out, name="pets", top_k=2, samples=1)
     assert second["version"] == 2 and second["top_k"] == 2
     with pytest.raises(UsageError, match=r"already exists; pass --overwrite.*next free one is 3"):
         export_model(run, output=out, name="pets", version=2)
     marker = out / "pets" / "2" / "marker"
     marker.write_text("old")
-    again = export_model(run, output=out, name="pets", version=2, overwrite=True)
+    again = export_model(run, output=out, name="pets", version=2, overwrite=True, samples=1)
     assert again["version"] == 2 and not marker.exists()
     assert list_versions(out / "pets") == [1, 2]
     assert sorted(p.name for p in (out / "pets").iterdir()) == ["1", "2"]

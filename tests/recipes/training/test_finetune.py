@@ -15,7 +15,6 @@ from recipes.training.finetune import (
     nested_base,
     unfreeze_top,
 )
-from recipes.training.train import train
 from zoo.errors import UsageError, WeightsUnavailableError
 
 
@@ -80,30 +79,14 @@ def test_imagenet_weights_offline_fail_with_one_clear_line(tmp_path, monkeypatch
 
 
 @pytest.mark.slow
-def test_pretrain_then_finetune_from_the_run_directory(tmp_path):
+def test_finetune_a_run_directory_then_its_result(tmp_path, shapes_run):
     from recipes.data.shapes import write_folder
 
     photos = write_folder(tmp_path / "photos", num_classes=3, count_per_class=16, image_size=32)
-    pretrained = train(
-        resolve_config(
-            {
-                "task": "train",
-                "arch": "resnet18",
-                "classes": 4,
-                "image_size": 32,
-                "epochs": 1,
-                "batch_size": 16,
-                "precision": "fp32",
-                "optimizer": "adam",
-                "lr": 0.003,
-                "output": str(tmp_path / "pretrain"),
-            }
-        )
-    )
     result = finetune(
         _config(
             data_dir=str(photos),
-            base=pretrained.run_dir,
+            base=str(shapes_run),
             head_epochs=1,
             epochs=1,
             unfreeze="1",

@@ -1,0 +1,58 @@
+"""A lock on a run or study directory: one process at a time works in it.
+
+The lock is `flock` on a file in the directory, which the system releases when
+its process dies, so `kill -9` leaves nothing to clean up; the file holds the
+owner's pid for the message another process gets.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from zoo.errors import UsageError
+
+
+class DirectoryLock:
+    """An exclusive lock held through a file.
+
+    Args:
+        path: The lock file (created when missing).
+        busy: Says, given the owner's pid, why the directory cannot be had and
+            what to do; the message of the `UsageError` `acquire` raises.
+    """
+
+    def __init__(self, path: str | Path, busy: Callable[[str], str]) -> None:
+        self.path = Path(path)
+        self.busy = busy
+        self._handle: io.TextIOWrapper | None = None
+
+    def acquire(self) -> None:
+        """Takes the lock without waiting.
+
+        Raises:
+            UsageError: Another live process holds it.
+        """
+        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 (held)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "unknown"
+            handle.close()
+            raise UsageError(self.busy(owner)) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        """Lets go of the lock (the system does too when the process dies)."""
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
