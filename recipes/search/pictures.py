@@ -1,7 +1,6 @@
 """A study's pictures: the objective per trial, the learning curves, each parameter, all at once.
 
-Drawn with matplotlib's Agg canvas (no display, no global state), written
-atomically into the study directory:
+Drawn headless (`recipes.canvas`), written atomically into the study directory:
 
 - `objective.png`: each trial's objective and the best so far;
 - `curves.png`: every trial's learning curve (the objective per epoch);
@@ -12,12 +11,11 @@ atomically into the study directory:
 
 from __future__ import annotations
 
-import io
 import math
 from typing import TYPE_CHECKING, Any
 
+from recipes.canvas import integer_ticks, new_figure, write_png
 from recipes.search.space import varied
-from zoo.atomic import atomic_write_bytes
 
 if TYPE_CHECKING:
     from recipes.search.results import TrialRow
@@ -49,38 +47,11 @@ def draw_pictures(
         "parameters.png": _parameters(done, searched, space, objective),
         "parallel.png": _parallel(done, searched, space, objective),
     }
-    written = []
-    for name, figure in drawings.items():
-        path = study.file(name)
-        atomic_write_bytes(path, _png(figure))
-        written.append(str(path))
-    return written
-
-
-def _figure(width: float, height: float) -> Any:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _png(figure: Any) -> bytes:
-    buffer = io.BytesIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
-
-
-def _integer_ticks(axes: Any) -> None:
-    from matplotlib.ticker import MaxNLocator
-
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return [write_png(figure, study.file(name)) for name, figure in drawings.items()]
 
 
 def _objective(rows: list[TrialRow], objective: str, lower_is_better: bool) -> Any:
-    figure = _figure(7, 4)
+    figure = new_figure(7, 4)
     axes = figure.add_subplot()
     xs = [index for index, row in enumerate(rows) if row.objective is not None]
     ys = [rows[index].objective for index in xs]
@@ -96,7 +67,7 @@ def _objective(rows: list[TrialRow], objective: str, lower_is_better: bool) -> A
         running.append(best)
     if xs:
         axes.step(xs, running, where="post", color="tab:orange", label="best so far")
-    _integer_ticks(axes)
+    integer_ticks(axes)
     axes.set_xlabel("trial (in the order they ran)")
     axes.set_ylabel(objective)
     axes.set_title(f"{objective} per trial ({len(rows)} trials)")
@@ -106,14 +77,14 @@ def _objective(rows: list[TrialRow], objective: str, lower_is_better: bool) -> A
 
 
 def _curves(rows: list[TrialRow], objective: str) -> Any:
-    figure = _figure(7, 4)
+    figure = new_figure(7, 4)
     axes = figure.add_subplot()
     for row in rows:
         points = [(r["epoch"], r[objective]) for r in row.history if objective in r]
         if points:
             epochs, values = zip(*points, strict=True)
             axes.plot(epochs, values, marker="o", markersize=3, alpha=0.7, label=row.trial_id)
-    _integer_ticks(axes)
+    integer_ticks(axes)
     axes.set_xlabel("epoch")
     axes.set_ylabel(objective)
     axes.set_title(f"learning curves: {objective} per epoch of every trial")
@@ -129,7 +100,7 @@ def _parameters(
     count = max(1, len(names))
     columns = min(3, count)
     lines = math.ceil(count / columns)
-    figure = _figure(4 * columns, 3 * lines)
+    figure = new_figure(4 * columns, 3 * lines)
     for position, name in enumerate(names, start=1):
         axes = figure.add_subplot(lines, columns, position)
         param = space[name]
@@ -157,7 +128,7 @@ def _parallel(rows: list[TrialRow], names: list[str], space: dict[str, Any], obj
     import numpy as np
     from matplotlib import colormaps
 
-    figure = _figure(max(6, 1.6 * (len(names) + 1)), 4.5)
+    figure = new_figure(max(6, 1.6 * (len(names) + 1)), 4.5)
     axes = figure.add_subplot()
     columns = [*names, objective]
     if not rows:

@@ -14,8 +14,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from recipes.canvas import new_figure, write_png
 from recipes.serving.trained import TrainedModel
-from zoo.atomic import atomic_write_bytes, atomic_write_text
+from zoo.atomic import atomic_write_text
 
 
 def write_report(
@@ -55,25 +56,21 @@ def write_report(
     for name, row in zip(names, report["confusion_matrix"], strict=True):
         writer.writerow([name, *row])
     atomic_write_text(files["csv"], buffer.getvalue())
-    atomic_write_bytes(files["png"], _confusion_png(report, split, tta))
+    write_png(_confusion_figure(report, split, tta), files["png"])
     written = {key: str(value) for key, value in files.items()}
     document = {**report, "files": written}
     atomic_write_text(files["json"], json.dumps(document, indent=2) + "\n")
     return written
 
 
-def _confusion_png(report: dict[str, Any], split: str, tta: str) -> bytes:
+def _confusion_figure(report: dict[str, Any], split: str, tta: str) -> Any:
     import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    # Figure + the Agg canvas, not pyplot: no global backend or state is touched.
     names = report["class_names"]
     matrix = np.asarray(report["confusion_matrix"])
     count = len(names)
     side = min(4.0 + 0.45 * count, 40.0)
-    figure = Figure(figsize=(side + 1.5, side), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = new_figure(side + 1.5, side)
     axes = figure.add_subplot()
     image = axes.imshow(matrix, cmap="Blues", interpolation="nearest")
     figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
@@ -88,7 +85,4 @@ def _confusion_png(report: dict[str, Any], split: str, tta: str) -> bytes:
         for (row, column), value in np.ndenumerate(matrix):
             colour = "white" if value > threshold else "black"
             axes.text(column, row, str(value), ha="center", va="center", color=colour, fontsize=8)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure
