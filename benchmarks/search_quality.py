@@ -7,7 +7,6 @@ On the digits (32 px, train/test folders, made here), ResNet-18:
 - Hyperband with the same number of epochs in all (`--tuner hyperband`, capped);
 - the overhead of the study's bookkeeping: wall time beyond the trials' epochs.
 
-    pip install 'keras-zoo[bench]'
     python benchmarks/search_quality.py [--trials 6] [--epochs 2]
 
 It prints numbers; it never fails on them.

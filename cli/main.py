@@ -29,6 +29,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("cli.serving_cmd:predict_command", "Classify image files with a trained model."),
     "export": ("cli.serving_cmd:export_command", "Export a SavedModel for TensorFlow Serving."),
     "serve": ("cli.serving_cmd:serve_command", "Serve an export over TF Serving's REST API."),
+    "plot": ("cli.understand_cmd:plot_command", "Draw training curves; overlay runs to compare."),
+    "filters": ("cli.understand_cmd:filters_command", "Draw a convolution's learned filters."),
+    "activations": (
+        "cli.understand_cmd:activations_command",
+        "Draw a layer's activation maps for an image.",
+    ),
+    "explain": (
+        "cli.understand_cmd:explain_command",
+        "Show where a model looks: Grad-CAM, saliency, occlusion...",
+    ),
+    "neighbors": (
+        "cli.understand_cmd:neighbors_command",
+        "Find the training images nearest in feature space.",
+    ),
+    "embed": ("cli.understand_cmd:embed_command", "Map the feature space to 2-D (PCA, t-SNE)."),
 }
 
 

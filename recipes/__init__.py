@@ -1,1 +1,1 @@
-"""How models are trained and used: data, training, fine-tuning, search, evaluation, export."""
+"""How models are trained and used: data, training, search, evaluation, export, understanding."""

@@ -12,6 +12,7 @@ A run directory holds:
     best.keras         the model at the best validation accuracy so far
     model.keras        the final model, without optimizer (written when the run completes)
     metrics.json       the final metrics
+    curves.png         loss, accuracy and learning rate per epoch (written when the run completes)
     logs/              TensorBoard logs
     run.lock           held while a process works on the run
 
@@ -58,6 +59,7 @@ class RunLayout:
     BEST = "best.keras"
     MODEL = "model.keras"
     METRICS = "metrics.json"
+    CURVES = "curves.png"
     LOGS = "logs"
     LOCK = "run.lock"
 

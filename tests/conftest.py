@@ -54,3 +54,14 @@ def shapes_run(tmp_path_factory):
     from tests.trained_runs import train_run
 
     return train_run(tmp_path_factory.mktemp("runs") / "shapes")
+
+
+@pytest.fixture(scope="session")
+def finetuned_run(tmp_path_factory, shapes_run):
+    """`shapes_run` fine-tuned by the real recipe: its base is a nested model.
+
+    Shared by the tests of one worker: copy it before changing it.
+    """
+    from tests.trained_runs import finetune_run
+
+    return finetune_run(shapes_run, tmp_path_factory.mktemp("runs") / "finetuned")

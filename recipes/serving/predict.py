@@ -42,13 +42,13 @@ def collect_images(inputs: list[str]) -> tuple[list[Path], list[dict[str, str]]]
         if path.is_file():
             files.append(path)
         elif path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and _looks_like_image(p))
+            found = sorted(p for p in path.rglob("*") if p.is_file() and looks_like_image(p))
             if not found:
                 bad.append({"path": item, "reason": "folder holds no image files"})
             files.extend(found)
         elif _GLOB_CHARACTERS & set(item):
             matches = [Path(p) for p in sorted(glob.glob(item, recursive=True))]
-            found = [p for p in matches if p.is_file() and _looks_like_image(p)]
+            found = [p for p in matches if p.is_file() and looks_like_image(p)]
             if not found:
                 bad.append({"path": item, "reason": "no image file matches the pattern"})
             files.extend(found)
@@ -58,7 +58,8 @@ def collect_images(inputs: list[str]) -> tuple[list[Path], list[dict[str, str]]]
     return unique, bad
 
 
-def _looks_like_image(path: Path) -> bool:
+def looks_like_image(path: Path) -> bool:
+    """Whether a file found in a folder is meant as an image (by its name; hidden files are not)."""
     from recipes.data.files import UNSUPPORTED_IMAGE_EXTENSIONS, is_image_name
 
     if path.name.startswith("."):

@@ -31,6 +31,7 @@ from recipes.training.callbacks import (
 )
 from recipes.training.devices import DeviceSetup
 from recipes.training.optim import learning_rate, make_optimizer, warmup_steps
+from recipes.understand.curves import write_curves
 from zoo.batchnorm import keras_batch_norm
 from zoo.errors import UsageError, ZooError
 
@@ -328,7 +329,7 @@ def finish_run(
     started: float,
     save_model: bool = True,
 ) -> RunResult:
-    """Evaluates the final model, writes `metrics.json` and `model.keras`.
+    """Evaluates the final model, writes `metrics.json`, `curves.png` and `model.keras`.
 
     Args:
         model: The trained model.
@@ -336,7 +337,8 @@ def finish_run(
         run: The run directory.
         setup: The devices the run used.
         started: `time.perf_counter()` at the start of the run.
-        save_model: Whether to write `model.keras` (a search's trials do not).
+        save_model: Whether to write `curves.png` and `model.keras` (a search's
+            trials do not).
 
     Returns:
         The run's result.
@@ -348,7 +350,9 @@ def finish_run(
         scores = model.evaluate(dataset, verbose=0, return_dict=True)
         metrics.update({f"{split}_{name}": float(value) for name, value in scores.items()})
     run.write_json(RunLayout.METRICS, metrics)
-    if save_model:  # last, as it marks the run finished; no optimizer, so no training code
+    if save_model:
+        write_curves(run)
+        # Last, as it marks the run finished; no optimizer, so no training code.
         run.save_model(keras.Model(model.inputs, model.outputs, name=model.name), RunLayout.MODEL)
     history = run.history()
     return RunResult(
