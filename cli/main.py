@@ -23,6 +23,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("cli.train_cmd:train_command", "Train an architecture from scratch."),
     "finetune": ("cli.train_cmd:finetune_command", "Fine-tune a pretrained base with a new head."),
     "search": ("cli.search_cmd:search_group", "Search hyper-parameters with keras-tuner."),
+    "lr-find": ("cli.babysit_cmd:lr_find_command", "Find a learning rate: the range test."),
+    "ensemble": (
+        "cli.ensemble_cmd:ensemble_command",
+        "Average trained runs in one model; compare it with each.",
+    ),
     "bench": ("cli.bench_cmd:bench_group", "Measure throughput against the plain-Keras way."),
     "data": ("cli.data_cmd:data_group", "Check an image folder the way training reads it."),
     "evaluate": ("cli.serving_cmd:evaluate_command", "Measure a trained model on labelled data."),

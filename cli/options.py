@@ -16,7 +16,7 @@ import click
 
 from recipes.config.files import DEFAULT_PRESETS, list_presets, load_preset
 from recipes.config.run import defaults, flatten
-from recipes.config.schema import SECTIONS, Setting, offered_to
+from recipes.config.schema import AUTO_LR, SECTIONS, Setting, offered_to
 
 
 class SchemaOption(click.Option):
@@ -98,9 +98,25 @@ def _option(item: Setting, shown_default: Any) -> Callable[[Any], Any]:
         settings["type"] = click.Choice(item.choices, case_sensitive=False)
         if item.metavar is None:
             settings.pop("metavar")
+    elif item.auto:
+        settings["type"] = NumberOrAuto()
     else:
         settings["type"] = {int: click.INT, float: click.FLOAT}.get(item.kind, click.STRING)
     return click.option(*names, **settings)
+
+
+class NumberOrAuto(click.ParamType):
+    """A number, or the word `auto` (`--lr auto`)."""
+
+    name = "number|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.strip().lower() == AUTO_LR:
+            return AUTO_LR
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number or {AUTO_LR}.", param, ctx)
 
 
 def _key_values(ctx: click.Context, param: click.Parameter, pairs: tuple[str, ...]) -> Any:

@@ -9,7 +9,7 @@ import click
 from cli.options import SchemaOption, SectionedCommand, given_settings, schema_options
 from cli.output import echo_json, info, json_option, stdout_to_stderr
 
-_CONFIG_OPTION = click.option(
+CONFIG_OPTION = click.option(
     "--config",
     "config_file",
     cls=SchemaOption,
@@ -51,11 +51,11 @@ def _run(task: str, flags: dict[str, Any], config_file: str | None, as_json: boo
             from recipes.training.train import train as recipe
         else:
             from recipes.training.finetune import finetune as recipe
-        result = recipe(config, on_data=_report_data)
+        result = recipe(config, on_data=_report_data, on_note=info)
     if as_json:
         echo_json(result.to_dict())
         return
-    metrics = ", ".join(f"{key}={value:.4f}" for key, value in result.metrics.items())
+    metrics = ", ".join(f"{key}={value:.4g}" for key, value in result.metrics.items())
     click.echo(f"run: {result.run_dir}")
     click.echo(
         f"{result.epochs} epochs in {result.seconds:.1f}s ({result.precision}, "
@@ -77,16 +77,50 @@ def _report_data(data: Any) -> None:
 
 @click.command("train", cls=SectionedCommand)
 @schema_options("train")
-@_CONFIG_OPTION
+@CONFIG_OPTION
+@click.option(
+    "--overfit",
+    "overfit_images",
+    type=int,
+    cls=SchemaOption,
+    section="run",
+    metavar="N",
+    help="Only check that the model learns N training images by heart "
+    "(regularisation off); PASS or FAIL, no run directory.",
+)
 @json_option
-def train_command(as_json: bool, config_file: str | None, **flags: Any) -> None:
+def train_command(
+    as_json: bool, config_file: str | None, overfit_images: int | None, **flags: Any
+) -> None:
     """Train an architecture from scratch (the built-in dataset when no data is given)."""
+    if overfit_images is not None:
+        _overfit(flags, config_file, overfit_images, as_json)
+        return
     _run("train", flags, config_file, as_json)
+
+
+def _overfit(flags: dict[str, Any], config_file: str | None, images: int, as_json: bool) -> None:
+    """`zoo train --overfit N`: the verdict on stdout; exit 1 when the loss stays up."""
+    from zoo.errors import UsageError
+
+    if images < 1:
+        raise UsageError(f"--overfit takes a number of images of at least 1. Received: {images}")
+    config = resolve_run_config("train", flags, config_file)
+    with stdout_to_stderr(as_json):
+        from recipes.babysit.overfit import overfit_check
+
+        result = overfit_check(config, images)
+    if as_json:
+        echo_json(result.to_dict())
+    else:
+        click.echo(result.verdict())
+    if not result.passed:
+        click.get_current_context().exit(1)
 
 
 @click.command("finetune", cls=SectionedCommand)
 @schema_options("finetune")
-@_CONFIG_OPTION
+@CONFIG_OPTION
 @json_option
 def finetune_command(as_json: bool, config_file: str | None, **flags: Any) -> None:
     """Fine-tune a pretrained base with a new head, in two phases."""

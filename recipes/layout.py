@@ -11,7 +11,11 @@ A run directory holds:
     last.keras         the model after the last completed epoch (with optimizer state)
     best.keras         the model at the best validation accuracy so far
     model.keras        the final model, without optimizer (written when the run completes)
-    metrics.json       the final metrics
+    metrics.json       the final metrics, and the babysitting facts (initial loss
+                       against ln C; the learning rate `--lr auto` chose)
+    sanity.json        the initial-loss check: loss, ln C, sampled labels, problems
+    lr_find.json       the learning-rate range test of `--lr auto` (rates, losses,
+                       suggestions); lr_find.png draws it
     curves.png         loss, accuracy and learning rate per epoch (written when the run completes)
     logs/              TensorBoard logs
     run.lock           held while a process works on the run
@@ -60,6 +64,9 @@ class RunLayout:
     MODEL = "model.keras"
     METRICS = "metrics.json"
     CURVES = "curves.png"
+    SANITY = "sanity.json"
+    LR_FIND = "lr_find.json"
+    LR_FIND_PLOT = "lr_find.png"
     LOGS = "logs"
     LOCK = "run.lock"
 
@@ -95,7 +102,7 @@ class RunLayout:
                 )
             path.mkdir(parents=True, exist_ok=True)
         else:
-            path = _make_unused_dir(Path(root), f"{default_name}-{time.strftime('%Y%m%d-%H%M%S')}")
+            path = make_unused_dir(Path(root), f"{default_name}-{time.strftime('%Y%m%d-%H%M%S')}")
         run = cls(path)
         run.lock()
         run.write_config(config)
@@ -292,7 +299,7 @@ def _parse_row(row: dict[str, str]) -> dict[str, Any]:
     return parsed
 
 
-def _make_unused_dir(root: Path, stem: str) -> Path:
+def make_unused_dir(root: Path, stem: str) -> Path:
     """Creates `root/stem` or `root/stem-N`; `mkdir` is atomic, so two runs never share one."""
     root.mkdir(parents=True, exist_ok=True)
     counter = 1

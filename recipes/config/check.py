@@ -10,7 +10,7 @@ import dataclasses
 import math
 from typing import TYPE_CHECKING, Any
 
-from recipes.config.schema import CACHE_MODES, SETTINGS, Setting
+from recipes.config.schema import AUTO_LR, CACHE_MODES, SETTINGS, Setting
 from zoo.errors import UsageError, shorten
 
 if TYPE_CHECKING:
@@ -33,6 +33,8 @@ def coerce(item: Setting, value: Any) -> Any:
     Raises:
         UsageError: The value is not of the setting's type.
     """
+    if item.auto and isinstance(value, str) and value.strip().lower() == AUTO_LR:
+        return AUTO_LR
     if value is None:
         if item.optional or item.kind is dict:
             return None if item.kind is not dict else {}
@@ -60,9 +62,8 @@ def coerce(item: Setting, value: Any) -> Any:
             return str(value)
     elif kind is dict and isinstance(value, dict):
         return dict(value)
-    raise UsageError(
-        f"{item.name} must be {_kind_name(kind)}. Received: {item.name}={_shown(value)}"
-    )
+    allowed = _kind_name(kind) + (f" or {AUTO_LR}" if item.auto else "")
+    raise UsageError(f"{item.name} must be {allowed}. Received: {item.name}={_shown(value)}")
 
 
 def check_value(item: Setting, value: Any) -> None:
@@ -71,7 +72,7 @@ def check_value(item: Setting, value: Any) -> None:
     Raises:
         UsageError: The value is not allowed.
     """
-    if value is None or item.kind is dict:
+    if value is None or item.kind is dict or (item.auto and value == AUTO_LR):
         return
     if item.choices is not None and value not in item.choices:
         from zoo.errors import did_you_mean
@@ -148,7 +149,7 @@ def validate(config: RunConfig) -> None:
         raise UsageError("zoo finetune needs --base NAME, a .keras file or a run directory.")
     if config.task == "finetune" and not model.classes:
         raise UsageError("zoo finetune needs --classes N (the number of classes of your data).")
-    if finetune.finetune_lr is not None and finetune.finetune_lr > optim.lr:
+    if finetune.finetune_lr is not None and optim.lr != AUTO_LR and finetune.finetune_lr > optim.lr:
         raise UsageError(
             "finetune_lr must not exceed lr: phase 2 trains the unfrozen base, which a "
             "higher rate than the head's would wreck. "

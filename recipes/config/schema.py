@@ -43,6 +43,8 @@ INTERPOLATIONS = (
 """Resize methods of `tf.image.resize` the decoder accepts."""
 CACHE_MODES = ("memory", "none")
 """Cache settings besides a file path."""
+AUTO_LR = "auto"
+"""The `lr` that asks for a learning-rate range test first (`recipes.babysit.find_lr`)."""
 DEFAULT_MAX_PIXELS = 89_478_485
 """Largest image (width x height) accepted by default: Pillow's decompression-bomb limit."""
 
@@ -59,6 +61,7 @@ def setting(
     commands: tuple[str, ...] = TRAINING,
     flag: str | None = None,
     metavar: str | None = None,
+    auto: bool = False,
 ) -> Any:
     """A field of the schema.
 
@@ -74,13 +77,14 @@ def setting(
             that only files and recipes set.
         flag: The option's name when it is not `--` plus the field name with dashes.
         metavar: The value's name in `--help`.
+        auto: Whether the text `auto` is allowed besides numbers.
 
     Returns:
         A dataclass field carrying the metadata.
     """
     metadata = dict(
         help=help, choices=choices, low=low, high=high, low_open=low_open,
-        high_open=high_open, commands=commands, flag=flag, metavar=metavar,
+        high_open=high_open, commands=commands, flag=flag, metavar=metavar, auto=auto,
     )  # fmt: skip
     if isinstance(default, dict):
         return field(default_factory=lambda: dict(default), metadata=metadata)
@@ -212,7 +216,14 @@ class OptimSettings:
     )
     batch_size: int = setting(32, "Global batch size.", low=1, commands=(*TRAINING, EVALUATE))
     optimizer: str = setting("adamw", "Optimizer.", choices=OPTIMIZERS)
-    lr: float = setting(1e-3, "Peak learning rate.", low=0, low_open=True)
+    lr: float = setting(
+        1e-3,
+        "Peak learning rate, or auto: a learning-rate range test picks it (see zoo lr-find).",
+        low=0,
+        low_open=True,
+        auto=True,
+        metavar="FLOAT|auto",
+    )
     momentum: float = setting(
         0.9, "Momentum of momentum, nesterov and rmsprop.", low=0, high=1, high_open=True
     )
@@ -328,6 +339,7 @@ class Setting:
         commands: The commands whose command line offers it.
         flag: The CLI option's name.
         metavar: The value's name in `--help`.
+        auto: Whether the text `auto` is allowed besides numbers.
     """
 
     name: str
@@ -344,6 +356,7 @@ class Setting:
     commands: tuple[str, ...]
     flag: str
     metavar: str | None
+    auto: bool = False
 
 
 def _kind(annotation: Any) -> tuple[type, bool]:
@@ -383,6 +396,7 @@ def _settings() -> dict[str, Setting]:
                 commands=meta["commands"],
                 flag=meta["flag"] or "--" + item.name.replace("_", "-"),
                 metavar=meta["metavar"],
+                auto=meta["auto"],
             )
     return found
 

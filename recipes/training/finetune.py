@@ -22,6 +22,7 @@ from pathlib import Path
 import keras
 
 import zoo
+from recipes.babysit.find_lr import resolve_rate
 from recipes.config import RunConfig, parse_unfreeze
 from recipes.data import DataBundle
 from recipes.layout import RunLayout
@@ -225,6 +226,8 @@ def prepare_finetune(
     steps = steps_per_epoch(data, config.optim.batch_size)
     with setup.strategy.scope():
         model = build_finetune_model(base, classes, _head_dropout(config))
+    config, lr_test = resolve_rate(model, config, setup, data)
+    with setup.strategy.scope():
         warmup = compile_model(model, config, setup, config.optim.lr, steps, head_epochs, classes)
     phases = [Phase(HEAD_PHASE, head_epochs)]
     if parse_unfreeze(config.finetune.unfreeze)[0] != "none":
@@ -233,10 +236,16 @@ def prepare_finetune(
             return _start_phase_two(model, base, config, setup, steps, total - head_epochs)
 
         phases.append(Phase(FINETUNE_PHASE, total, enter_phase_two))
-    return Prepared(config, setup, data, model, base.name, phases, warmup)
+    prepared = Prepared(config, setup, data, model, base.name, phases, warmup)
+    prepared.lr_test = lr_test
+    return prepared
 
 
-def finetune(config: RunConfig, on_data: Callable[[DataBundle], None] | None = None) -> RunResult:
+def finetune(
+    config: RunConfig,
+    on_data: Callable[[DataBundle], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
+) -> RunResult:
     """Fine-tunes `config.model.base` with a new head of `config.model.classes` classes.
 
     The model is built before the run directory is created, so a bad base or
@@ -248,6 +257,8 @@ def finetune(config: RunConfig, on_data: Callable[[DataBundle], None] | None = N
         config: A resolved configuration with `task="finetune"`.
         on_data: Called with the loaded data before training starts (the CLI
             reports skipped files with it).
+        on_note: Called with each line the user should read before training
+            (the initial-loss check's problems, the chosen learning rate).
 
     Returns:
         The run's result.
@@ -258,7 +269,7 @@ def finetune(config: RunConfig, on_data: Callable[[DataBundle], None] | None = N
         TrainingDiverged: The loss became NaN.
     """
     started = time.perf_counter()
-    return execute(prepare_finetune(config, on_data), started)
+    return execute(prepare_finetune(config, on_data), started, on_note)
 
 
 def _start_phase_two(

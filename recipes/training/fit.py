@@ -328,6 +328,7 @@ def finish_run(
     setup: DeviceSetup,
     started: float,
     save_model: bool = True,
+    facts: dict[str, float] | None = None,
 ) -> RunResult:
     """Evaluates the final model, writes `metrics.json`, `curves.png` and `model.keras`.
 
@@ -339,6 +340,7 @@ def finish_run(
         started: `time.perf_counter()` at the start of the run.
         save_model: Whether to write `curves.png` and `model.keras` (a search's
             trials do not).
+        facts: More numbers for `metrics.json` (the babysitting facts).
 
     Returns:
         The run's result.
@@ -349,6 +351,7 @@ def finish_run(
             continue
         scores = model.evaluate(dataset, verbose=0, return_dict=True)
         metrics.update({f"{split}_{name}": float(value) for name, value in scores.items()})
+    metrics.update(facts or {})
     run.write_json(RunLayout.METRICS, metrics)
     if save_model:
         write_curves(run)

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 import keras
 
+from recipes.babysit.find_lr import write_range_test
+from recipes.babysit.initial_loss import initial_loss_check
+from recipes.babysit.lr_range import RangeTest
 from recipes.config import RunConfig
 from recipes.data import DataBundle
 from recipes.layout import RunLayout
@@ -58,6 +61,7 @@ class Prepared:
         name: Stem of the run directory's generated name.
         phases: The phases, in order.
         warmup: The first phase's warm-up callback, if any.
+        lr_test: The range test that chose the learning rate (`--lr auto`).
     """
 
     config: RunConfig
@@ -67,6 +71,7 @@ class Prepared:
     name: str
     phases: list[Phase]
     warmup: LinearWarmup | None = None
+    lr_test: RangeTest | None = None
 
     @property
     def epochs(self) -> int:
@@ -74,7 +79,9 @@ class Prepared:
         return self.phases[-1].end
 
 
-def execute(prepared: Prepared, started: float) -> RunResult:
+def execute(
+    prepared: Prepared, started: float, on_note: Callable[[str], None] | None = None
+) -> RunResult:
     """Runs a prepared run into its directory: open, train (or resume), finish.
 
     The run directory is created only now, so a bad configuration (found while
@@ -85,6 +92,7 @@ def execute(prepared: Prepared, started: float) -> RunResult:
     Args:
         prepared: The run.
         started: `time.perf_counter()` at the start of the run.
+        on_note: Called with each line the user should read before training.
 
     Returns:
         The run's result.
@@ -95,14 +103,54 @@ def execute(prepared: Prepared, started: float) -> RunResult:
     run = open_run(prepared.config, prepared.name, prepared.setup)
     try:
         record_data(run, prepared.data)
+        facts = babysitting_facts(run, prepared, on_note or (lambda line: None))
         if prepared.config.run.resume:
             done, entered, warmup = _resume(prepared, run)
             run_phases(prepared, run, start=done, entered=entered, warmup=warmup)
         else:
             run_phases(prepared, run)
-        return finish_run(prepared.model, prepared.data, run, prepared.setup, started)
+        return finish_run(prepared.model, prepared.data, run, prepared.setup, started, facts=facts)
     finally:
         run.unlock()
+
+
+def babysitting_facts(
+    run: RunLayout, prepared: Prepared, on_note: Callable[[str], None]
+) -> dict[str, float]:
+    """Checks the untrained model's loss and records the range test, before training.
+
+    A resumed run keeps the facts it recorded when it started.
+
+    Args:
+        run: The open run directory.
+        prepared: The run, its model untrained (unless resuming).
+        on_note: Told each problem found and the learning rate chosen.
+
+    Returns:
+        The facts for `metrics.json`: `initial_loss`, `expected_initial_loss`
+        and, with `--lr auto`, `auto_lr`.
+    """
+    config = prepared.config
+    if config.run.resume and run.file(RunLayout.SANITY).is_file():
+        sanity = run.read_json(RunLayout.SANITY)
+    else:
+        sanity = initial_loss_check(
+            prepared.model,
+            prepared.data.train,
+            prepared.data.class_names,
+            config.optim.label_smoothing,
+        )
+        run.write_json(RunLayout.SANITY, sanity)
+        for problem in sanity["problems"]:
+            on_note(f"warning: {problem}")
+    facts = {key: sanity[key] for key in ("initial_loss", "expected_initial_loss")}
+    if prepared.lr_test is not None:
+        title = f"{prepared.name}: learning-rate range test on {prepared.data.source}"
+        write_range_test(run.path, prepared.lr_test, title)
+        on_note(f"--lr auto: {prepared.lr_test.explanation()}")
+    if prepared.lr_test is not None or run.file(RunLayout.LR_FIND).is_file():
+        facts["auto_lr"] = config.optim.lr
+    return facts
 
 
 def _resume(prepared: Prepared, run: RunLayout) -> tuple[int, int, LinearWarmup | None]:

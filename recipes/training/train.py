@@ -8,6 +8,7 @@ from collections.abc import Callable
 import keras
 
 import zoo
+from recipes.babysit.find_lr import resolve_rate
 from recipes.config import RunConfig
 from recipes.data import DataBundle
 from recipes.training.devices import setup_devices
@@ -104,11 +105,19 @@ def prepare_train(
     epochs = config.optim.epochs
     with setup.strategy.scope():
         model = build_classifier(config, classes, image_size)
+    config, lr_test = resolve_rate(model, config, setup, data)
+    with setup.strategy.scope():
         warmup = compile_model(model, config, setup, config.optim.lr, steps, epochs, classes)
-    return Prepared(config, setup, data, model, spec.name, [Phase("train", epochs)], warmup)
+    prepared = Prepared(config, setup, data, model, spec.name, [Phase("train", epochs)], warmup)
+    prepared.lr_test = lr_test
+    return prepared
 
 
-def train(config: RunConfig, on_data: Callable[[DataBundle], None] | None = None) -> RunResult:
+def train(
+    config: RunConfig,
+    on_data: Callable[[DataBundle], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
+) -> RunResult:
     """Trains `config.model.arch` from scratch on the configured data.
 
     The model is built before the run directory is created, so a bad
@@ -119,6 +128,8 @@ def train(config: RunConfig, on_data: Callable[[DataBundle], None] | None = None
         config: A resolved configuration with `task="train"`.
         on_data: Called with the loaded data before training starts (the CLI
             reports skipped files with it).
+        on_note: Called with each line the user should read before training
+            (the initial-loss check's problems, the chosen learning rate).
 
     Returns:
         The run's result (run directory, history, metrics).
@@ -128,4 +139,4 @@ def train(config: RunConfig, on_data: Callable[[DataBundle], None] | None = None
         TrainingDiverged: The loss became NaN.
     """
     started = time.perf_counter()
-    return execute(prepare_train(config, on_data), started)
+    return execute(prepare_train(config, on_data), started, on_note)
