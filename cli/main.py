@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -59,6 +60,26 @@ def _package_version() -> str:
         return "unknown"
 
 
+def _tensorflow_first(invoke: Callable[[click.Context], Any]) -> Callable[[click.Context], Any]:
+    """A command's `invoke` that imports TensorFlow quietly first.
+
+    Click parses a command's arguments before it invokes the command, so a
+    mistyped command or option is answered at once (TensorFlow takes seconds
+    to import), and TensorFlow's start-up chatter never reaches the terminal.
+    A command that checks its settings before it needs TensorFlow sets
+    `imports_tensorflow_itself` and calls `import_tensorflow_quietly` after
+    its checks.
+    """
+
+    def invoke_after_import(ctx: click.Context) -> Any:
+        from recipes.data.noise import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
+        return invoke(ctx)
+
+    return invoke_after_import
+
+
 class LazyGroup(click.Group):
     """A group that imports each sub-command's module only when it is used."""
 
@@ -69,7 +90,11 @@ class LazyGroup(click.Group):
         if cmd_name not in COMMANDS:
             return None
         module_name, attribute = COMMANDS[cmd_name][0].split(":")
-        return getattr(importlib.import_module(module_name), attribute)
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not getattr(command, "imports_tensorflow_itself", False):
+            command.invoke = _tensorflow_first(command.invoke)  # type: ignore[method-assign]
+            command.imports_tensorflow_itself = True  # type: ignore[attr-defined]
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
@@ -105,11 +130,6 @@ class LazyGroup(click.Group):
         return code
 
     def invoke(self, ctx: click.Context) -> Any:
-        from recipes.data.noise import import_tensorflow_quietly
-
-        remaining = [*getattr(ctx, "_protected_args", []), *ctx.args]
-        if not set(ctx.help_option_names) & set(remaining):
-            import_tensorflow_quietly()
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):

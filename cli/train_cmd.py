@@ -45,7 +45,10 @@ def resolve_run_config(task: str, flags: dict[str, Any], config_file: str | None
 
 
 def _run(task: str, flags: dict[str, Any], config_file: str | None, as_json: bool) -> None:
-    config = resolve_run_config(task, flags, config_file)
+    from recipes.data.noise import import_tensorflow_quietly
+
+    config = resolve_run_config(task, flags, config_file)  # checked before TensorFlow loads
+    import_tensorflow_quietly()
     with stdout_to_stderr(as_json):
         if task == "train":
             from recipes.training.train import train as recipe
@@ -101,11 +104,13 @@ def train_command(
 
 def _overfit(flags: dict[str, Any], config_file: str | None, images: int, as_json: bool) -> None:
     """`zoo train --overfit N`: the verdict on stdout; exit 1 when the loss stays up."""
+    from recipes.data.noise import import_tensorflow_quietly
     from zoo.errors import UsageError
 
     if images < 1:
         raise UsageError(f"--overfit takes a number of images of at least 1. Received: {images}")
     config = resolve_run_config("train", flags, config_file)
+    import_tensorflow_quietly()
     with stdout_to_stderr(as_json):
         from recipes.babysit.overfit import overfit_check
 
@@ -125,3 +130,7 @@ def _overfit(flags: dict[str, Any], config_file: str | None, images: int, as_jso
 def finetune_command(as_json: bool, config_file: str | None, **flags: Any) -> None:
     """Fine-tune a pretrained base with a new head, in two phases."""
     _run("finetune", flags, config_file, as_json)
+
+
+for _command in (train_command, finetune_command):
+    _command.imports_tensorflow_itself = True  # type: ignore[attr-defined]  # after the checks

@@ -28,6 +28,34 @@ def test_help_of_every_command_does_not_import_tensorflow():
     assert out.stdout.strip() == "light"
 
 
+def test_usage_errors_are_answered_before_tensorflow_loads():
+    script = textwrap.dedent(
+        """
+        import sys
+        from click.testing import CliRunner
+        from cli.main import cli
+        bad = [
+            ["trian"],
+            ["train", "--epoch", "2"],
+            ["train", "--arch", "lenet5", "--cache", "memroy"],
+            ["train", "--arch", "lenet5", "--lr", "fast"],
+            ["finetune", "--base", "resnet18", "--classes", "1"],
+            ["lr-find", "--bogus"],
+        ]
+        for args in bad:
+            result = CliRunner().invoke(cli, args)
+            assert result.exit_code == 2, (args, result.output)
+            assert result.stderr.startswith("error: "), (args, result.output)
+        print("tensorflow" in sys.modules)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
 def test_every_command_is_listed_in_help():
     result = CliRunner().invoke(cli, ["--help"])
     for name in COMMANDS:
