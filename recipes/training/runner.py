@@ -30,6 +30,7 @@ from recipes.training.fit import (
     record_data,
     restore_checkpoint,
 )
+from recipes.training.summary import run_summary
 
 
 @dataclass
@@ -100,10 +101,13 @@ def execute(
     Raises:
         TrainingDiverged: The loss became NaN.
     """
+    note = on_note or (lambda line: None)
+    for line in run_summary(prepared):
+        note(line)
     run = open_run(prepared.config, prepared.name, prepared.setup)
     try:
         record_data(run, prepared.data)
-        facts = babysitting_facts(run, prepared, on_note or (lambda line: None))
+        facts = babysitting_facts(run, prepared, note)
         if prepared.config.run.resume:
             done, entered, warmup = _resume(prepared, run)
             run_phases(prepared, run, start=done, entered=entered, warmup=warmup)
