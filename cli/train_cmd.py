@@ -44,9 +44,67 @@ def resolve_run_config(task: str, flags: dict[str, Any], config_file: str | None
     return resolve_config(load_preset(preset), file_settings, given, {"task": task})
 
 
+def value_origins(task: str, flags: dict[str, Any], config_file: str | None) -> dict[str, str]:
+    """Where each setting's value comes from: `flag`, `file PATH`, `preset NAME` or `default`."""
+    from recipes.config import DEFAULT_PRESETS, flatten, load_config_file, load_preset
+    from recipes.config.schema import SETTINGS
+
+    file_settings = flatten(load_config_file(config_file), config_file) if config_file else {}
+    given = given_settings(flags)
+    preset = given.get("preset") or file_settings.get("preset") or DEFAULT_PRESETS[task]
+    preset_settings = flatten(load_preset(preset), preset)
+    origins = {}
+    for name in SETTINGS:
+        if name in given:
+            origins[name] = "flag"
+        elif name in file_settings:
+            origins[name] = f"file {config_file}"
+        elif name in preset_settings:
+            origins[name] = f"preset {preset}"
+        else:
+            origins[name] = "default"
+    return origins
+
+
+def _dry_run(task: str, flags: dict[str, Any], config_file: str | None, as_json: bool) -> None:
+    """Prints the resolved configuration, each value with its origin, and trains nothing."""
+    from recipes.config.schema import SETTINGS
+
+    config = resolve_run_config(task, flags, config_file)
+    origins = value_origins(task, flags, config_file)
+    values = config.flat()
+    if as_json:
+        echo_json(
+            {
+                "task": task,
+                "settings": {
+                    name: {"value": values[name], "origin": origins[name]} for name in SETTINGS
+                },
+            }
+        )
+        return
+    section = None
+    for name, item in SETTINGS.items():
+        if item.section != section:
+            section = item.section
+            click.echo(f"{section}:")
+        click.echo(f"  {name}: {_shown(values[name])}  # {origins[name]}")
+
+
+def _shown(value: Any) -> str:
+    import json
+
+    return (
+        json.dumps(value) if isinstance(value, (dict, list, bool)) or value is None else str(value)
+    )
+
+
 def _run(task: str, flags: dict[str, Any], config_file: str | None, as_json: bool) -> None:
     from recipes.data.noise import import_tensorflow_quietly
 
+    if flags.pop("dry_run", False):
+        _dry_run(task, flags, config_file, as_json)
+        return
     config = resolve_run_config(task, flags, config_file)  # checked before TensorFlow loads
     import_tensorflow_quietly()
     with stdout_to_stderr(as_json):
@@ -82,6 +140,14 @@ def _report_data(data: Any) -> None:
 @schema_options("train")
 @CONFIG_OPTION
 @click.option(
+    "--dry-run",
+    is_flag=True,
+    cls=SchemaOption,
+    section="run",
+    help="Print the resolved configuration, each value's origin (default, preset, file, "
+    "flag), and exit without training.",
+)
+@click.option(
     "--overfit",
     "overfit_images",
     type=int,
@@ -96,7 +162,8 @@ def train_command(
     as_json: bool, config_file: str | None, overfit_images: int | None, **flags: Any
 ) -> None:
     """Train an architecture from scratch (the built-in dataset when no data is given)."""
-    if overfit_images is not None:
+    if overfit_images is not None and not flags.get("dry_run"):
+        flags.pop("dry_run", None)
         _overfit(flags, config_file, overfit_images, as_json)
         return
     _run("train", flags, config_file, as_json)
@@ -126,6 +193,14 @@ def _overfit(flags: dict[str, Any], config_file: str | None, images: int, as_jso
 @click.command("finetune", cls=SectionedCommand)
 @schema_options("finetune")
 @CONFIG_OPTION
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    cls=SchemaOption,
+    section="run",
+    help="Print the resolved configuration, each value's origin (default, preset, file, "
+    "flag), and exit without training.",
+)
 @json_option
 def finetune_command(as_json: bool, config_file: str | None, **flags: Any) -> None:
     """Fine-tune a pretrained base with a new head, in two phases."""

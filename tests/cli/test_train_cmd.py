@@ -147,3 +147,24 @@ def test_data_flags_reach_the_run_and_skipped_files_come_first(tmp_path):
     assert len(skipped) == 1 and "broken.jpg" in lines[skipped[0]]
     assert [lines[i].split(" (")[0] for i in epochs] == ["epoch 1/1"]
     assert skipped[0] < epochs[0]
+
+
+def test_dry_run_prints_each_value_with_its_origin_and_trains_nothing(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text("optim:\n  batch_size: 8\n")
+    args = ["train", "--arch", "lenet5", "--lr", "0.01", "--config", config, "--dry-run"]
+    result = CliRunner().invoke(cli, [str(a) for a in [*args, "--output", tmp_path / "run"]])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "  lr: 0.01  # flag" in lines and "  arch: lenet5  # flag" in lines
+    assert f"  batch_size: 8  # file {config}" in lines
+    assert "  augment: standard  # preset modern" in lines
+    assert "  seed: 0  # default" in lines
+    assert not (tmp_path / "run").exists()
+    result = CliRunner().invoke(cli, ["finetune", "--base", "resnet18", "--dry-run", "--json"])
+    assert result.exit_code == 2  # checked like a real run: --classes is missing
+    result = CliRunner().invoke(
+        cli, ["finetune", "--base", "resnet18", "--classes", "4", "--dry-run", "--json"]
+    )
+    settings = json.loads(result.stdout)["settings"]
+    assert settings["lr"] == {"value": 0.001, "origin": "preset finetune"}
