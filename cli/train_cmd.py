@@ -112,16 +112,41 @@ def _run(task: str, flags: dict[str, Any], config_file: str | None, as_json: boo
             from recipes.training.train import train as recipe
         else:
             from recipes.training.finetune import finetune as recipe
-        result = recipe(config, on_data=_report_data, on_note=info)
+        from recipes.training.runner import RunInterrupted
+
+        try:
+            result = recipe(config, on_data=_report_data, on_note=info)
+        except RunInterrupted as stopped:
+            _interrupted(stopped)
     if as_json:
         echo_json(result.to_dict())
         return
     metrics = ", ".join(f"{key}={value:.4g}" for key, value in result.metrics.items())
     click.echo(f"run: {result.run_dir}")
     click.echo(
-        f"{result.epochs} epochs in {result.seconds:.1f}s ({result.precision}, "
-        f"{result.strategy} x{result.replicas}); {metrics}"
+        f"{_count(result.epochs, 'epoch')} in {result.seconds:.1f} s, precision "
+        f"{result.precision}, {_count(result.replicas, 'replica')} ({result.strategy} "
+        f"strategy); {metrics}"
     )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+def _interrupted(stopped: Any) -> None:
+    """After Ctrl-C: how far the run got and the command that continues it; exit 130."""
+    import shlex
+    import sys
+
+    words = sys.argv[1:] if sys.argv[1:2] in (["train"], ["finetune"]) else []
+    if "--output" not in words:
+        words += ["--output", stopped.run_dir]
+    if "--resume" not in words:
+        words.append("--resume")
+    command = "zoo " + " ".join(shlex.quote(word) for word in words)
+    info(f"interrupted after epoch {stopped.epochs_done}; continue with: {command}")
+    click.get_current_context().exit(130)
 
 
 def _report_data(data: Any) -> None:

@@ -118,9 +118,12 @@ class RunLayout:
         Returns:
             The locked run.
 
+        A run stopped before its first checkpoint was complete (`state.json`
+        and `last.keras`) is resumable too: it starts again from epoch 1
+        (see `has_checkpoint`, `forget_progress`).
+
         Raises:
-            UsageError: No run there, a finished run, nothing to resume, or a
-                changed configuration.
+            UsageError: No run there, a finished run, or a changed configuration.
         """
         if not config.run.output:
             raise UsageError("--resume needs --output RUN_DIR: the run directory to continue.")
@@ -157,11 +160,6 @@ class RunLayout:
                 f"{self.path} has finished (it has its {self.MODEL}); there is nothing to resume. "
                 "Evaluate or export it, or start a new run with another --output."
             )
-        if not self.file(self.STATE).is_file() or not self.file(self.LAST).is_file():
-            raise UsageError(
-                f"{self.path} has no completed epoch to resume from; start it again without "
-                "--resume after removing the directory."
-            )
 
     def lock(self) -> None:
         """Takes the run's lock, or fails if another process holds it.
@@ -194,6 +192,16 @@ class RunLayout:
     def finished(self) -> bool:
         """Whether the run completed (it has its final model)."""
         return self.file(self.MODEL).is_file()
+
+    @property
+    def has_checkpoint(self) -> bool:
+        """Whether a completed epoch can be resumed from (`state.json` and `last.keras`)."""
+        return self.file(self.STATE).is_file() and self.file(self.LAST).is_file()
+
+    def forget_progress(self) -> None:
+        """Removes what an interrupted run wrote before its first complete checkpoint."""
+        for name in (self.STATE, self.LAST, self.BEST, self.HISTORY):
+            self.file(name).unlink(missing_ok=True)
 
     def read_config(self) -> dict[str, Any]:
         """`config.yaml` as written (sections and fingerprint); `{}` when absent or broken."""

@@ -33,6 +33,20 @@ from recipes.training.fit import (
 from recipes.training.summary import run_summary
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Training was interrupted (Ctrl-C); says where the run is and how far it got.
+
+    Attributes:
+        run_dir: The run directory, resumable with `--resume`.
+        epochs_done: Epochs whose checkpoint is complete.
+    """
+
+    def __init__(self, run_dir: str, epochs_done: int) -> None:
+        super().__init__(f"interrupted after epoch {epochs_done} in {run_dir}")
+        self.run_dir = run_dir
+        self.epochs_done = epochs_done
+
+
 @dataclass
 class Phase:
     """One phase of a run.
@@ -102,17 +116,21 @@ def execute(
         TrainingDiverged: The loss became NaN.
     """
     note = on_note or (lambda line: None)
-    for line in run_summary(prepared):
-        note(line)
     run = open_run(prepared.config, prepared.name, prepared.setup)
     try:
+        for line in run_summary(prepared):
+            note(line)
         record_data(run, prepared.data)
         facts = babysitting_facts(run, prepared, note)
-        if prepared.config.run.resume:
-            done, entered, warmup = _resume(prepared, run)
-            run_phases(prepared, run, start=done, entered=entered, warmup=warmup)
-        else:
-            run_phases(prepared, run)
+        try:
+            if prepared.config.run.resume and run.has_checkpoint:
+                done, entered, warmup = _resume(prepared, run)
+                run_phases(prepared, run, start=done, entered=entered, warmup=warmup)
+            else:
+                run.forget_progress()  # a resumed run with no complete checkpoint restarts
+                run_phases(prepared, run)
+        except KeyboardInterrupt:
+            raise RunInterrupted(str(run.path), run.state().get("epochs_done", 0)) from None
         return finish_run(prepared.model, prepared.data, run, prepared.setup, started, facts=facts)
     finally:
         run.unlock()

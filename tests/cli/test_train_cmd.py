@@ -168,3 +168,33 @@ def test_dry_run_prints_each_value_with_its_origin_and_trains_nothing(tmp_path):
     )
     settings = json.loads(result.stdout)["settings"]
     assert settings["lr"] == {"value": 0.001, "origin": "preset finetune"}
+
+
+def test_ctrl_c_says_how_to_continue_and_the_run_resumes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "run"
+    args = ["train", "--arch", "lenet5", "--classes", "3", "--image-size", "32"]
+    args += ["--shapes-per-class", "60", "--epochs", "200", "--output", str(run)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", *args], stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.time() + 120
+    while not (run / "history.csv").is_file() and time.time() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("interrupted after epoch ")
+    assert last.endswith(f"--output {run} --resume") and "zoo train --arch lenet5" in last
+    from recipes.config import load_preset, resolve_config
+    from recipes.layout import RunLayout
+
+    settings = {"task": "train", "arch": "lenet5", "classes": 3, "image_size": 32}
+    settings.update(shapes_per_class=60, epochs=200, output=str(run), resume=True)
+    reopened = RunLayout.reopen(resolve_config(load_preset("modern"), settings))
+    reopened.unlock()  # resumable: from its checkpoint, or from epoch 1 when it had none

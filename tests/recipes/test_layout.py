@@ -67,13 +67,18 @@ def test_resume_refuses_a_changed_config(tmp_path):
     again.unlock()
 
 
-def test_resume_needs_a_run_with_a_completed_epoch(tmp_path):
+def test_a_run_without_a_complete_checkpoint_reopens_to_start_again(tmp_path):
     with pytest.raises(UsageError, match="not a zoo run directory"):
         RunLayout.reopen(config(output=str(tmp_path), resume=True))
     out = str(tmp_path / "r")
-    RunLayout.create(config(output=out), "x").unlock()
-    with pytest.raises(UsageError, match="no completed epoch"):
-        RunLayout.reopen(config(output=out, resume=True))
+    run = RunLayout.create(config(output=out), "x")
+    run.file(RunLayout.LAST).write_text("x")  # killed before state.json was written
+    run.unlock()
+    again = RunLayout.reopen(config(output=out, resume=True))
+    assert not again.has_checkpoint
+    again.forget_progress()
+    assert not again.file(RunLayout.LAST).exists()
+    again.unlock()
 
 
 def test_history_round_trip(tmp_path):
