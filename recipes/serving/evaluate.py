@@ -25,6 +25,7 @@ from typing import Any
 from recipes.config.schema import DataSettings
 from recipes.data import DataBundle, load_data
 from recipes.layout import RunLayout
+from recipes.serving.mistakes import TopLosses
 from recipes.serving.report import write_report
 from recipes.serving.trained import TrainedModel, load_trained
 from zoo.errors import UsageError
@@ -117,15 +118,18 @@ def evaluate(
 
     forward = _forward(trained, tta, load_size)
     labels_seen, probabilities = [], []
+    worst = TopLosses()
     for images, labels in pipeline:
+        batch_truth = np.argmax(labels.numpy(), axis=-1)
+        if permutation is not None:
+            batch_truth = permutation[batch_truth]
         probabilities.append(forward(images).numpy())
-        labels_seen.append(np.argmax(labels.numpy(), axis=-1))
+        labels_seen.append(batch_truth)
+        worst.offer(images.numpy(), probabilities[-1], batch_truth)
     if not probabilities:
         raise UsageError(f"The {split} split of {source} holds no images.")
     predicted = np.concatenate(probabilities).astype("float64")
     truth = np.concatenate(labels_seen)
-    if permutation is not None:
-        truth = permutation[truth]
 
     report = _metrics(predicted, truth, trained.class_names)
     report = {
@@ -136,7 +140,7 @@ def evaluate(
         **report,
         "bad": list(data.bad),
     }
-    report["files"] = write_report(report, trained, split, tta, output_dir)
+    report["files"] = write_report(report, trained, split, tta, output_dir, worst)
     report["seconds"] = round(time.perf_counter() - started, 2)
     return report
 

@@ -1,9 +1,10 @@
 """Writing an evaluation: the report as JSON, the confusion matrix as CSV and PNG.
 
 Files are named after the split (and TTA): `evaluation-test.json`,
-`confusion-test.csv` (rows: true class, columns: predicted) and
-`confusion-test.png` (with the class names), in the run directory or next to a
-bare model file; checkpoints and bare files get their name as a prefix.
+`confusion-test.csv` (rows: true class, columns: predicted),
+`confusion-test.png` (with the class names) and `top-losses-test.png` (the
+worst-classified images), in the run directory or next to a bare model file;
+checkpoints and bare files get their name as a prefix.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from recipes.canvas import new_figure, write_png
+from recipes.serving.mistakes import TopLosses
 from recipes.serving.trained import TrainedModel
 from zoo.atomic import atomic_write_text
 
@@ -25,6 +27,7 @@ def write_report(
     split: str,
     tta: str,
     output_dir: str | Path | None,
+    mistakes: TopLosses | None = None,
 ) -> dict[str, str]:
     """Writes the evaluation as JSON, the confusion matrix as CSV and as a PNG.
 
@@ -34,9 +37,10 @@ def write_report(
         split: The split measured.
         tta: The test-time augmentation used.
         output_dir: Another folder for the files.
+        mistakes: The worst-classified images, drawn as `top-losses-SPLIT.png`.
 
     Returns:
-        The paths written, by kind (`json`, `csv`, `png`).
+        The paths written, by kind (`json`, `csv`, `png`, `top_losses`).
     """
     directory = Path(output_dir) if output_dir is not None else trained.output_dir
     directory.mkdir(parents=True, exist_ok=True)
@@ -57,6 +61,11 @@ def write_report(
         writer.writerow([name, *row])
     atomic_write_text(files["csv"], buffer.getvalue())
     write_png(_confusion_figure(report, split, tta), files["png"])
+    if mistakes is not None:
+        title = f"Highest loss: {trained.name}, {split} split of {report['data']}"
+        drawn = mistakes.draw(directory / f"{prefix}top-losses-{tag}.png", names, title)
+        if drawn is not None:
+            files["top_losses"] = Path(drawn)
     written = {key: str(value) for key, value in files.items()}
     document = {**report, "files": written}
     atomic_write_text(files["json"], json.dumps(document, indent=2) + "\n")
