@@ -151,6 +151,8 @@ def check_file(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> FileCheck:
             f"unsupported image type {fmt} in a {extension} file (supported: JPEG, PNG, GIF, "
             "BMP); convert it to PNG or JPEG",
         )
+    elif fmt == "GIF" and _gif_too_large(path, check, max_pixels):
+        pass  # the verdict and the reason are set
     elif width * height > max_pixels:
         check.status, check.reason = "bad", _too_large(width, height, max_pixels)
     elif width < 1 or height < 1:
@@ -196,18 +198,41 @@ def quick_check(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> FileCheck:
             check.status, check.reason = "bad", "not a JPEG, PNG, GIF or BMP file"
         return check
     check = FileCheck(path, "ok", "", header.format, header.width, header.height)
-    if header.width * header.height > max_pixels:
-        check.status, check.reason = "bad", _too_large(header.width, header.height, max_pixels)
+    if header.pixels > max_pixels:
+        check.status, check.reason = (
+            "bad",
+            _too_large(header.width, header.height, max_pixels, header.frames),
+        )
     elif header.format == "BMP" and header.bits < 24:
         check.status, check.reason = _low_bit_bmp(header.bits)
     return check
 
 
-def _too_large(width: int, height: int, max_pixels: int) -> str:
+def _too_large(width: int, height: int, max_pixels: int, frames: int = 1) -> str:
+    size = f"{width}x{height}" + (f" x {frames} frames" if frames > 1 else "")
     return (
-        f"too large: {width}x{height} = {width * height:,} pixels, over the limit of "
+        f"too large: {size} = {width * height * frames:,} pixels, over the limit of "
         f"{max_pixels:,}; downscale it or raise --max-pixels"
     )
+
+
+def _gif_too_large(path: str, check: FileCheck, max_pixels: int) -> bool:
+    """Checks a GIF by its frames (Pillow reports the logical screen only); whether it failed.
+
+    The check takes the size over every frame, which the decoder allocates.
+    """
+    try:
+        header = read_header(path)
+    except OSError:
+        return False
+    if header is None:
+        return False
+    check.width, check.height = header.width, header.height
+    if header.pixels <= max_pixels:
+        return False
+    check.status = "bad"
+    check.reason = _too_large(header.width, header.height, max_pixels, header.frames)
+    return True
 
 
 def pillow_png(path: str) -> bytes:

@@ -20,12 +20,22 @@ class Header:
         width: Width in pixels (0 when the header does not say).
         height: Height in pixels (0 when the header does not say).
         bits: Bits per pixel for BMP (TensorFlow misreads fewer than 24), else 0.
+        frames: Frames of a GIF (TensorFlow decodes every one), else 1.
+
+    For a GIF the size covers every frame: a frame may reach beyond the
+    logical screen its header announces, and decoders size the image by it.
     """
 
     format: str
     width: int
     height: int
     bits: int = 0
+    frames: int = 1
+
+    @property
+    def pixels(self) -> int:
+        """Pixels a decoder allocates: width x height, for each frame of a GIF."""
+        return self.width * self.height * max(1, self.frames)
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -54,12 +64,11 @@ def read_header(path: str) -> Header | None:
         if head[:3] == b"\xff\xd8\xff":
             height, width = _jpeg_size(head, handle)
             return Header("JPEG", width, height)
+        if head[:4] == b"GIF8" and len(head) >= 13:
+            return _gif_header(head + handle.read())
     if head[:8] == PNG_SIGNATURE and len(head) >= 24:
         width, height = struct.unpack(">II", head[16:24])
         return Header("PNG", width, height)
-    if head[:4] == b"GIF8" and len(head) >= 10:
-        width, height = struct.unpack("<HH", head[6:10])
-        return Header("GIF", width, height)
     if head[:2] == b"BM" and len(head) >= 30:
         if struct.unpack("<I", head[14:18])[0] == 12:  # OS/2 core header: 16-bit fields
             width, height, _, bits = struct.unpack("<HHHH", head[18:26])
@@ -104,3 +113,41 @@ def _jpeg_size(data: bytes, handle: Any) -> tuple[int, int]:
             return height, width
         length = struct.unpack(">H", data[position + 2 : position + 4])[0]
         position += 2 + length
+
+
+def _gif_header(data: bytes) -> Header:
+    """A GIF's size over its logical screen and every frame, and its frame count.
+
+    Walks the blocks (extensions, image descriptors and their data sub-blocks)
+    without decoding any pixels; a file cut short ends the walk.
+    """
+    width, height, flags = struct.unpack("<HHB", data[6:11])
+    position = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    frames = 0
+    while position < len(data):
+        block = data[position]
+        if block == 0x3B:  # trailer
+            break
+        if block == 0x21:  # extension: label, then sub-blocks
+            position = _skip_sub_blocks(data, position + 2)
+        elif block == 0x2C and position + 10 <= len(data):  # image descriptor
+            left, top, frame_width, frame_height, local = struct.unpack(
+                "<HHHHB", data[position + 1 : position + 10]
+            )
+            width, height = max(width, left + frame_width), max(height, top + frame_height)
+            frames += 1
+            position += 10 + (3 << ((local & 7) + 1) if local & 0x80 else 0)
+            position = _skip_sub_blocks(data, position + 1)  # after the LZW code size
+        else:
+            break
+    return Header("GIF", width, height, frames=max(1, frames))
+
+
+def _skip_sub_blocks(data: bytes, position: int) -> int:
+    """The position after a chain of data sub-blocks (size byte, data; ends with 0)."""
+    while position < len(data):
+        size = data[position]
+        position += 1 + size
+        if size == 0:
+            break
+    return position

@@ -258,3 +258,32 @@ def test_filtered_stderr_drops_only_the_noise(capfd):
     with filtered_stderr(re.compile(r"^noise")):
         os.write(2, b"noise from C\nkept line\nnoise again\n")
     assert capfd.readouterr().err == "kept line\n"
+
+
+def gif_with_frames(*frames):
+    """A GIF with a 1x1 logical screen and frames of the given (width, height)."""
+    data = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff"
+    for width, height in frames:
+        data += b"\x2c" + struct.pack("<HHHHB", 0, 0, width, height, 0)
+        data += b"\x02\x02\x4c\x01\x00"  # LZW code size, one sub-block, end
+    return data + b"\x3b"
+
+
+def test_a_gif_is_sized_by_its_frames_not_its_screen(tmp_path):
+    big = tmp_path / "bomb.gif"
+    big.write_bytes(gif_with_frames((20000, 20000)))
+    header = headers.read_header(str(big))
+    assert (header.width, header.height, header.frames) == (20000, 20000, 1)
+    two = tmp_path / "two.gif"
+    two.write_bytes(gif_with_frames((3000, 3000), (3000, 3000)))
+    assert headers.read_header(str(two)).pixels == 2 * 3000 * 3000
+    for check in (files.check_file, files.quick_check):
+        verdict = check(str(big))
+        assert verdict.status == "bad" and "20000x20000" in verdict.reason, check
+        verdict = check(str(two), 10_000_000)
+        assert verdict.status == "bad" and "x 2 frames" in verdict.reason, check
+    frames = [Image.new("RGB", (8, 6), colour) for colour in ("red", "blue", "green")]
+    animated = tmp_path / "animated.gif"
+    frames[0].save(animated, save_all=True, append_images=frames[1:])
+    header = headers.read_header(str(animated))
+    assert (header.width, header.height, header.frames) == (8, 6, 3)
