@@ -7,7 +7,6 @@ import yaml
 
 from recipes.babysit.find_lr import RangeSettings, lr_find
 from recipes.config import load_preset, resolve_config
-from recipes.training.finetune import finetune
 from recipes.training.train import train
 from zoo.errors import UsageError
 
@@ -52,47 +51,19 @@ def test_lr_find_refuses_a_used_folder_and_a_bad_range(tmp_path):
     assert not (tmp_path / "new").exists()
 
 
-def test_lr_auto_records_the_rate_the_curve_and_the_initial_loss(tmp_path):
-    result = train(tiny(tmp_path, lr="auto"))
+def test_lr_auto_records_the_rate_and_a_resumed_run_keeps_it(tmp_path, interrupted_after):
+    with interrupted_after(1):
+        train(tiny(tmp_path, lr="auto", epochs=2))
     run = tmp_path / "run"
     chosen = yaml.safe_load((run / "config.yaml").read_text())["optim"]["lr"]
     found = json.loads((run / "lr_find.json").read_text())
     assert isinstance(chosen, float) and chosen == found["suggestion"]
     assert (run / "lr_find.png").is_file()
+    assert json.loads((run / "sanity.json").read_text())["problems"] == []
+    written = (run / "lr_find.json").read_bytes()
+    result = train(tiny(tmp_path, lr="auto", epochs=2, resume=True))
+    assert (run / "lr_find.json").read_bytes() == written  # no second test
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["auto_lr"] == chosen == result.metrics["auto_lr"]
+    assert result.epochs == 2 and metrics["auto_lr"] == chosen == result.metrics["auto_lr"]
     assert metrics["expected_initial_loss"] == pytest.approx(1.0986, abs=1e-4)
     assert 0.5 < metrics["initial_loss"] / metrics["expected_initial_loss"] < 2
-    sanity = json.loads((run / "sanity.json").read_text())
-    assert sanity["problems"] == []
-
-
-def test_resuming_an_auto_run_takes_its_rate_without_a_new_test(tmp_path, interrupted_after):
-    with interrupted_after(1):
-        train(tiny(tmp_path, lr="auto", epochs=2))
-    chosen = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["optim"]["lr"]
-    found = (tmp_path / "run" / "lr_find.json").read_bytes()
-    result = train(tiny(tmp_path, lr="auto", epochs=2, resume=True))
-    assert result.epochs == 2 and result.metrics["auto_lr"] == chosen
-    assert (tmp_path / "run" / "lr_find.json").read_bytes() == found
-
-
-def test_finetune_finds_the_head_rate(tmp_path, shapes_run):
-    config = resolve_config(
-        load_preset("finetune"),
-        {
-            "task": "finetune",
-            "base": str(shapes_run),
-            "classes": 3,
-            "head_epochs": 1,
-            "epochs": 1,
-            "batch_size": 16,
-            "shapes_per_class": 12,
-            "lr": "auto",
-            "output": str(tmp_path / "ft"),
-        },
-    )
-    result = finetune(config)
-    saved = yaml.safe_load((tmp_path / "ft" / "config.yaml").read_text())
-    assert saved["optim"]["lr"] == result.metrics["auto_lr"]
-    assert [row["phase"] for row in result.history] == ["head", "finetune"]
