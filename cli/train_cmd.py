@@ -18,6 +18,15 @@ CONFIG_OPTION = click.option(
     help="YAML run configuration (flat or in sections); flags override it.",
 )
 
+DRY_RUN_OPTION = click.option(
+    "--dry-run",
+    is_flag=True,
+    cls=SchemaOption,
+    section="run",
+    help="Print the resolved configuration, each value's origin (default, preset, file, "
+    "flag), and exit without training.",
+)
+
 
 def resolve_run_config(task: str, flags: dict[str, Any], config_file: str | None) -> Any:
     """The run configuration: defaults < preset < `--config` file < flags.
@@ -164,14 +173,7 @@ def _report_data(data: Any) -> None:
 @click.command("train", cls=SectionedCommand)
 @schema_options("train")
 @CONFIG_OPTION
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    cls=SchemaOption,
-    section="run",
-    help="Print the resolved configuration, each value's origin (default, preset, file, "
-    "flag), and exit without training.",
-)
+@DRY_RUN_OPTION
 @click.option(
     "--overfit",
     "overfit_images",
@@ -218,14 +220,7 @@ def _overfit(flags: dict[str, Any], config_file: str | None, images: int, as_jso
 @click.command("finetune", cls=SectionedCommand)
 @schema_options("finetune")
 @CONFIG_OPTION
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    cls=SchemaOption,
-    section="run",
-    help="Print the resolved configuration, each value's origin (default, preset, file, "
-    "flag), and exit without training.",
-)
+@DRY_RUN_OPTION
 @json_option
 def finetune_command(as_json: bool, config_file: str | None, **flags: Any) -> None:
     """Fine-tune a pretrained base with a new head, in two phases."""
