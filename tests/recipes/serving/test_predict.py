@@ -69,7 +69,8 @@ def test_predictions_match_the_model_and_bad_files_are_reported(images, shapes_r
         entry = by_name[name]
         assert len(entry["top_k"]) == 2
         assert entry["class"] == SHAPES_CLASSES[int(expected.argmax())]
-        assert entry["probability"] == pytest.approx(float(expected.max()), abs=1e-6)
+        # One image alone against a batch of three: float32 kernels may round apart.
+        assert entry["probability"] == pytest.approx(float(expected.max()), abs=1e-5)
         probabilities = [item["probability"] for item in entry["top_k"]]
         assert probabilities == sorted(probabilities, reverse=True)
     reasons = {entry["path"].rsplit("/", 1)[-1]: entry["reason"] for entry in result["bad"]}
