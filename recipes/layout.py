@@ -95,11 +95,9 @@ class RunLayout:
         """
         if config.run.output:
             path = Path(config.run.output)
-            if path.exists() and (not path.is_dir() or any(path.iterdir())):
-                raise UsageError(
-                    f"{path} already exists and is not empty; pass --resume to continue the run "
-                    "in it, or choose another --output."
-                )
+            refuse_used(
+                path, "pass --resume to continue the run in it, or choose another --output."
+            )
             path.mkdir(parents=True, exist_ok=True)
         else:
             path = make_unused_dir(Path(root), f"{default_name}-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -305,6 +303,16 @@ def _parse_row(row: dict[str, str]) -> dict[str, Any]:
         except (TypeError, ValueError):
             parsed[key] = value
     return parsed
+
+
+def refuse_used(path: Path, advice: str) -> None:
+    """Refuses a path that holds something already (a file, or a folder with files).
+
+    Raises:
+        UsageError: `PATH already exists and is not empty; ADVICE`.
+    """
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise UsageError(f"{path} already exists and is not empty; {advice}")
 
 
 def make_unused_dir(root: Path, stem: str) -> Path:

@@ -18,9 +18,8 @@ from recipes.babysit.lr_plot import draw_range_test
 from recipes.babysit.lr_range import RangeTest, check_range, range_test
 from recipes.config import RunConfig
 from recipes.config.schema import AUTO_LR
-from recipes.layout import RunLayout, make_unused_dir
+from recipes.layout import RunLayout, make_unused_dir, refuse_used
 from zoo.atomic import atomic_write_text
-from zoo.errors import UsageError
 
 
 @dataclass
@@ -152,12 +151,8 @@ def lr_find(
         UsageError: Bad configuration, range or data.
     """
     settings.check()
-    if (
-        output
-        and Path(output).exists()
-        and (not Path(output).is_dir() or any(Path(output).iterdir()))
-    ):
-        raise UsageError(f"{output} already exists and is not empty; choose another --output.")
+    if output:
+        refuse_used(Path(output), "choose another --output.")
     started = time.perf_counter()
     if config.optim.lr == AUTO_LR:
         config = config.replace(lr=settings.start)
