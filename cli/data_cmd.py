@@ -27,8 +27,11 @@ def check_command(data_dir: str, max_pixels: int | None, as_json: bool) -> None:
 
     DIR holds one sub-folder per class, or train/, val/ (or validation/) and
     test/ folders of class sub-folders. Bad files are listed with the reason
-    and are skipped by training; they do not make the check fail. The exit
-    code is 2 when DIR is missing or holds no usable image.
+    and are skipped by training; they do not make the check fail. Like a
+    linter, the check exits with 2 (after the report) when training would
+    refuse the data with its default settings: no usable image, fewer than two
+    classes, a class with no usable image or missing from a split, or a class
+    too small for the validation split; and with 2 when DIR is missing.
     """
     from recipes.config.schema import DEFAULT_MAX_PIXELS
     from recipes.data import scan
@@ -45,6 +48,11 @@ def check_command(data_dir: str, max_pixels: int | None, as_json: bool) -> None:
             f"{data_dir} holds no usable image; put JPEG, PNG, GIF or BMP files in one "
             "sub-folder per class."
         )
+    problems = report["problems"]
+    if problems:
+        extra = len(problems) - 1
+        more = f" (and {extra} more in the report)" if extra else ""
+        raise UsageError(f"Training would refuse {data_dir}: {problems[0]}{more}.")
 
 
 def format_check(report: dict[str, Any]) -> str:

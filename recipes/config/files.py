@@ -2,11 +2,14 @@
 
 YAML is read with PyYAML's safe loader, without anchors and aliases: a
 configuration has no use for them, and an alias bomb (a kilobyte of nested
-aliases that expands to gigabytes) is refused before it is expanded.
+aliases that expands to gigabytes) is refused before it is expanded; so is
+nesting deeper than `MAX_DEPTH`. Values quoted in messages go through
+`quoted`, which never writes (or builds) more than a short line.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +24,14 @@ DEFAULT_PRESETS = {"train": "modern", "finetune": "finetune"}
 MAX_FILE_BYTES = 1 << 20
 """Largest configuration file read (a run configuration is a few hundred bytes)."""
 
+MAX_DEPTH = 32
+"""Deepest nesting of lists and mappings read (a settings file needs four levels)."""
+
 
 class _NoAliasLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing anchors and aliases."""
+    """PyYAML's safe loader, refusing anchors, aliases and nesting deeper than `MAX_DEPTH`."""
+
+    _depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
@@ -31,7 +39,108 @@ class _NoAliasLoader(yaml.SafeLoader):
             raise yaml.composer.ComposerError(
                 None, None, "anchors and aliases (*name) are not allowed", event.start_mark
             )
-        return super().compose_node(parent, index)
+        if self._depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"nested more than {MAX_DEPTH} levels deep",
+                self.peek_event().start_mark,
+            )
+        # PyYAML composes recursively: a deep file would end in a RecursionError.
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def parse_yaml(text: str) -> Any:
+    """Parses YAML text safely: no Python objects, anchors, aliases or deep nesting.
+
+    For every YAML a user writes: files and `KEY=VALUE` options alike.
+
+    Args:
+        text: The YAML.
+
+    Returns:
+        What it holds (`None` when empty).
+
+    Raises:
+        yaml.YAMLError: Not valid YAML, anchors or aliases, nesting deeper
+            than `MAX_DEPTH`, or a value Python cannot hold (an integer of
+            thousands of digits, a date that does not exist).
+    """
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506  (a safe loader)
+    except (ValueError, OverflowError, RecursionError) as error:
+        reason = first_line(error, 120)
+        if "integer string conversion" in reason:  # Python's own hint does not help here
+            reason = "an integer of thousands of digits"
+        raise yaml.YAMLError(f"bad value: {reason}") from None
+
+
+def quoted(value: Any, limit: int = 80) -> str:
+    """A user's value as a message quotes it (its `repr`), cut to `limit` characters with "...".
+
+    Lists, mappings, long strings and huge integers are only walked as far as
+    the limit shows, so a value of millions of items makes neither a huge
+    message nor a long wait.
+
+    Args:
+        value: The value.
+        limit: Longest result.
+
+    Returns:
+        The quote, on one line.
+    """
+    parts: list[str] = []
+    _quote(value, parts, limit + 1)
+    return shorten("".join(parts), limit)
+
+
+def _quote(value: Any, parts: list[str], budget: int) -> int:
+    """Appends the start of `repr(value)` to `parts`; returns the budget left."""
+    if budget <= 0:
+        return 0
+    if isinstance(value, str | bytes):
+        text = repr(value[:budget])  # longer than the budget when cut, so it ends in "..."
+    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        text = f"<an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits>"
+    elif isinstance(value, list | tuple | set | frozenset | dict):
+        return _quote_items(value, parts, budget)
+    else:
+        text = repr(value)[:budget]
+    parts.append(text)
+    return budget - len(text)
+
+
+def _quote_items(value: Any, parts: list[str], budget: int) -> int:
+    """`_quote` for lists, tuples, sets and mappings."""
+    if isinstance(value, list):
+        brackets = "[]"
+    elif isinstance(value, tuple):
+        brackets = "()"
+    else:
+        brackets = "{}"
+    parts.append(brackets[0])
+    budget -= 1
+    items = value.items() if isinstance(value, dict) else value
+    for count, item in enumerate(items):
+        if budget <= 0:
+            return 0
+        if count:
+            parts.append(", ")
+            budget -= 2
+        if isinstance(value, dict):
+            budget = _quote(item[0], parts, budget)
+            parts.append(": ")
+            budget = _quote(item[1], parts, budget - 2)
+        else:
+            budget = _quote(item, parts, budget)
+    if isinstance(value, tuple) and len(value) == 1:
+        parts.append(",")
+    parts.append(brackets[1])
+    return budget - 1
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -52,19 +161,22 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         raise UsageError(
             f"File not found: {shorten(str(path), 200)}; pass the path of a YAML file."
         )
+    shown = shorten(str(file), 200)
     if file.stat().st_size > MAX_FILE_BYTES:
         raise UsageError(
-            f"{file} is {file.stat().st_size:,} bytes, more than a settings file needs "
+            f"{shown} is {file.stat().st_size:,} bytes, more than a settings file needs "
             f"(at most {MAX_FILE_BYTES:,}); pass the right file."
         )
     try:
-        data = yaml.load(file.read_text(encoding="utf-8"), Loader=_NoAliasLoader) or {}  # noqa: S506
+        data = parse_yaml(file.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise UsageError(
-            f"{file} is not valid YAML ({first_line(error, 160)}); fix the file."
+            f"{shown} is not valid YAML ({first_line(error, 160)}); fix the file."
         ) from None
     if not isinstance(data, dict):
-        raise UsageError(f"{file} must hold a mapping of settings (key: value).")
+        raise UsageError(
+            f"{shown} must hold a mapping of settings (key: value). Received: {quoted(data)}"
+        )
     return data
 
 
@@ -88,11 +200,11 @@ def load_preset(name: str) -> dict[str, Any]:
     Raises:
         UnknownNameError: No such preset; the message lists the closest ones.
     """
-    path = PRESET_DIR / f"{name}.yaml"
-    if not path.is_file():
-        known = sorted(list_presets())
+    known = sorted(path.stem for path in PRESET_DIR.glob("*.yaml"))
+    if name not in known:  # a name from the list, never a path of its own
         hint = did_you_mean(name, known, n=3, cutoff=0.4)
-        raise UnknownNameError(f"Unknown preset {name!r}.{hint} Presets: {', '.join(known)}.")
+        raise UnknownNameError(f"Unknown preset {quoted(name)}.{hint} Presets: {', '.join(known)}.")
+    path = PRESET_DIR / f"{name}.yaml"
     settings = read_yaml(path)
     settings["preset_source"] = settings.pop("source", None)
     settings["preset"] = name

@@ -17,7 +17,10 @@ check`. The house:
 
 from __future__ import annotations
 
+from typing import Any
+
 from recipes.config.check import check_section
+from recipes.config.files import quoted
 from recipes.config.schema import AugmentSettings, DataSettings
 from recipes.data.augment import resolve_policy
 from recipes.data.bundle import DataBundle, SourceData, make_bundle
@@ -81,12 +84,12 @@ def load_data(
     """
     if augment is not None:
         check_section(augment)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise UsageError(f"batch_size must be a positive integer. Received: {batch_size!r}")
+    _check_batch_size(batch_size)
     found = find_data(
         data,
         input_size=input_size,
         channels=channels,
+        batch_size=batch_size,
         seed=seed,
         classes=classes,
         shuffle=shuffle,
@@ -106,6 +109,7 @@ def find_data(
     *,
     input_size: tuple[int, int] | int = (224, 224),
     channels: int = 3,
+    batch_size: int = 32,
     seed: int = 0,
     classes: int | None = None,
     shuffle: bool = True,
@@ -120,6 +124,9 @@ def find_data(
         data: Where the images come from and how they are read.
         input_size: `(height, width)` of the images, or one side for squares.
         channels: 1 (grayscale) or 3 (RGB).
+        batch_size: Images per training step (the largest, when bundles of
+            several sizes are made): an in-memory cache is only made when it
+            and a step fit in memory.
         seed: Seed of the split and of `shapes`.
         classes: The number of classes the data must have; for the built-in
             set, how many it has.
@@ -134,10 +141,11 @@ def find_data(
     """
     data = data if data is not None else DataSettings()
     check_section(data)
+    _check_batch_size(batch_size)
     size = check_image_args(input_size, channels, data.interpolation)
     if data.data_dir is not None and data.dataset is not None:
         raise UsageError("Give either --data DIR or --dataset NAME, not both.")
-    found = _load_source(data, size, channels, seed, classes, shuffle, download)
+    found = _load_source(data, size, channels, batch_size, seed, classes, shuffle, download)
     if classes is not None and classes != len(found.class_names):
         names = found.class_names
         shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
@@ -149,10 +157,18 @@ def find_data(
     return found
 
 
+def _check_batch_size(batch_size: Any) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise UsageError(
+            f"batch_size must be a positive integer. Received: batch_size={quoted(batch_size)}"
+        )
+
+
 def _load_source(
     data: DataSettings,
     input_size: tuple[int, int],
     channels: int,
+    batch_size: int,
     seed: int,
     classes: int | None,
     shuffle: bool,
@@ -162,13 +178,23 @@ def _load_source(
         from recipes.data.sources.folder import load_folder
 
         return load_folder(
-            data, input_size=input_size, channels=channels, seed=seed, shuffle=shuffle
+            data,
+            input_size=input_size,
+            channels=channels,
+            seed=seed,
+            shuffle=shuffle,
+            batch_size=batch_size,
         )
     if data.dataset is not None:
         from recipes.data.sources.tfds import load_tfds
 
         return load_tfds(
-            data, input_size=input_size, channels=channels, seed=seed, download=download
+            data,
+            input_size=input_size,
+            channels=channels,
+            seed=seed,
+            batch_size=batch_size,
+            download=download,
         )
     from recipes.data.sources.builtin import load_builtin
 

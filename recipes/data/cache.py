@@ -2,8 +2,9 @@
 
 Decoded, resized images are cached as `uint8` (rounded; a quarter of the
 memory of `float32`), so epochs after the first decode nothing. An in-memory
-cache that would take more than `MEMORY_SHARE` of the available memory is not
-made (`plan_cache`): the images are decoded every epoch instead. A file cache
+cache that, together with a training step's working set (`step_bytes`), would
+take more than `MEMORY_SHARE` of the available memory is not made
+(`plan_cache`): the images are decoded every epoch instead. A file cache
 (`--cache PATH`) is named after the files and settings it holds and is filled
 under a lock, so a second run waits for the first and a run killed while
 filling it leaves nothing that blocks the next one.
@@ -21,7 +22,21 @@ from collections.abc import Iterator, Sequence
 from zoo.errors import UsageError, ZooError, op_error_message
 
 MEMORY_SHARE = 0.5
-"""Largest share of the available memory an in-memory cache may take."""
+"""Largest share of the available memory an in-memory cache and one training step may take.
+
+The rest is for TensorFlow itself, the model and optimizer state, and the
+pipeline's prefetched batches.
+"""
+
+STEP_BYTES_PER_PIXEL = 96
+"""Estimated bytes one training step holds per input pixel (per image, all channels).
+
+The `float32` batch (12 bytes a pixel for RGB), its augmented copy, and the
+activations kept for the backward pass, which grow with the image area: a
+batch of 64 images at 1400x1400 took over 8 GB in one step, about 64 bytes a
+pixel; the estimate rounds that up. Counted against the host's memory even
+with an accelerator, where the step's input batches still pass through it.
+"""
 
 _CGROUP_MEMORY_LIMITS = (
     "/sys/fs/cgroup/memory.max",  # cgroup v2 ("max" when unlimited)
@@ -31,13 +46,19 @@ _FIX = "pass --cache with another path, or --cache none"
 
 
 def plan_cache(
-    cache: str, images: int, input_size: tuple[int, int], channels: int, available: int | None
+    cache: str,
+    images: int,
+    input_size: tuple[int, int],
+    channels: int,
+    available: int | None,
+    *,
+    batch_size: int,
 ) -> tuple[str, str]:
     """The cache to use, and why it is not the one asked for.
 
-    An in-memory cache holds every image decoded as `uint8`; when it would take
-    more than `MEMORY_SHARE` of the available memory, the images are decoded
-    every epoch instead.
+    An in-memory cache holds every image decoded as `uint8`; when it and a
+    training step's working set would take more than `MEMORY_SHARE` of the
+    available memory, the images are decoded every epoch instead.
 
     Args:
         cache: The cache asked for: `memory`, `none` or a file path.
@@ -45,6 +66,7 @@ def plan_cache(
         input_size: `(height, width)` of the cached images.
         channels: Channels of the cached images.
         available: Bytes of available memory, or `None` when unknown.
+        batch_size: Images per training step (the largest one, when it varies).
 
     Returns:
         `(cache, note)`: `cache` itself and an empty note, or `none` and one
@@ -54,13 +76,30 @@ def plan_cache(
         return cache, ""
     height, width = input_size
     needed = images * height * width * channels
-    if needed <= available * MEMORY_SHARE:
+    step = step_bytes(batch_size, input_size)
+    if needed + step <= available * MEMORY_SHARE:
         return cache, ""
     return "none", (
         f"no in-memory cache: {images} images at {height}x{width} would take "
-        f"{needed / 2**30:.1f} GiB of the {available / 2**30:.1f} GiB of memory available, so "
-        "they are decoded every epoch; use a smaller image size or --cache PATH for speed"
+        f"{needed / 2**30:.1f} GiB and a training step of {batch_size} images about "
+        f"{step / 2**30:.1f} GiB, over {MEMORY_SHARE:.0%} of the {available / 2**30:.1f} GiB "
+        "of memory available, so they are decoded every epoch; use a smaller image size or "
+        "batch size, or --cache PATH for speed"
     )
+
+
+def step_bytes(batch_size: int, input_size: tuple[int, int]) -> int:
+    """Estimated bytes of one training step's working set (see `STEP_BYTES_PER_PIXEL`).
+
+    Args:
+        batch_size: Images per step.
+        input_size: `(height, width)` of the images.
+
+    Returns:
+        The bytes.
+    """
+    height, width = input_size
+    return batch_size * height * width * STEP_BYTES_PER_PIXEL
 
 
 def folder_cache_file(

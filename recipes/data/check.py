@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from recipes.config.files import quoted
 from recipes.config.schema import DEFAULT_MAX_PIXELS
 from recipes.data import files as file_checks
 from recipes.data.cache import filling, folder_cache_file
@@ -59,7 +60,9 @@ def scan(data_dir: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
         UsageError: The folder is missing or is a file.
     """
     if not isinstance(max_pixels, int) or max_pixels < 1:
-        raise UsageError(f"max_pixels must be a positive int. Received: max_pixels={max_pixels!r}")
+        raise UsageError(
+            f"max_pixels must be a positive int. Received: max_pixels={quoted(max_pixels)}"
+        )
     listing = list_folder(data_dir)
     checked = check_files(listing, _CHECK_SIZE, 3, "bilinear", max_pixels, cache="none")
     counts: dict[str, dict[str, int]] = {}
@@ -81,22 +84,23 @@ def scan(data_dir: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
     heights = [size[0] for size in sizes.values()]
     widths = [size[1] for size in sizes.values()]
     described = [_format_and_mode(checked.items[index][2]) for index in sorted(sizes)]
+    bad = sorted(listing.bad + checked.bad, key=lambda entry: entry["path"])
     return {
         "data_dir": str(data_dir),
         "layout": listing.layout,
         "classes": classes,
         "counts": counts if listing.layout == "splits" else counts.get("all", {}),
         "images": {
-            "files": len(checked.items),
+            "files": len(checked.items) + len(listing.bad),
             "usable": len(sizes),
-            "bad": len(checked.bad),
+            "bad": len(bad),
             "converted": len(checked.converted),
             "width": _stats(widths),
             "height": _stats(heights),
             "formats": dict(sorted(Counter(fmt for fmt, _ in described).items())),
             "modes": dict(sorted(Counter(mode for _, mode in described).items())),
         },
-        "bad": checked.bad,
+        "bad": bad,
         "ignored": listing.ignored + checked.ignored,
         "converted": checked.converted,
         "unused_folders": listing.unused,

@@ -26,6 +26,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+from recipes.config.files import quoted
 from recipes.config.schema import INTERPOLATIONS
 from recipes.data.headers import PNG_SIGNATURE
 from zoo.errors import UsageError
@@ -53,17 +54,19 @@ def check_image_args(input_size: Any, channels: int, interpolation: str) -> tupl
         height, width = (int(side) for side in input_size)
     except (TypeError, ValueError):
         raise UsageError(
-            f"input_size must be (height, width). Received: input_size={input_size!r}"
+            f"input_size must be (height, width). Received: input_size={quoted(input_size)}"
         ) from None
     if height < 1 or width < 1:
         raise UsageError(
-            f"input_size must be positive (height, width). Received: input_size={input_size!r}"
+            "input_size must be positive (height, width). "
+            f"Received: input_size={quoted(input_size)}"
         )
     if channels not in (1, 3):
-        raise UsageError(f"channels must be 1 or 3. Received: channels={channels!r}")
+        raise UsageError(f"channels must be 1 or 3. Received: channels={quoted(channels)}")
     if interpolation not in INTERPOLATIONS:
         raise UsageError(
-            f"Unknown interpolation {interpolation!r}; choose one of {', '.join(INTERPOLATIONS)}."
+            f"Unknown interpolation {quoted(interpolation)}; choose one of "
+            f"{', '.join(INTERPOLATIONS)}."
         )
     return height, width
 

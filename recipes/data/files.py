@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import threading
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from recipes.config.schema import DEFAULT_MAX_PIXELS
-from recipes.data.headers import read_header
+from recipes.data.headers import open_regular, read_header
 from zoo.errors import UsageError, shorten
 
 SUPPORTED_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
@@ -101,6 +102,39 @@ def check_name(path: str) -> FileCheck | None:
     return None
 
 
+def special_file(path: str) -> str | None:
+    """Why a path is not a regular file, found without opening it (links are followed).
+
+    A FIFO (named pipe) would make a read wait forever for a writer, and a
+    socket or device is no image either; they are skipped unopened.
+
+    Args:
+        path: The file.
+
+    Returns:
+        The reason, or `None` for a regular file (or a link to one).
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        if os.path.islink(path):
+            return "broken link (its target is missing)"
+        return f"cannot be read: {error.strerror or error}"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        kind = "named pipe (FIFO)"
+    elif stat.S_ISSOCK(mode):
+        kind = "socket"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        kind = "device"
+    elif stat.S_ISDIR(mode):
+        kind = "folder"
+    else:
+        kind = "special file"
+    return f"a {kind}, not a regular file"
+
+
 def check_file(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> FileCheck:
     """Classifies a file from its name and header, without decoding the pixels.
 
@@ -119,9 +153,12 @@ def check_file(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> FileCheck:
     by_name = check_name(path)
     if by_name is not None:
         return by_name
+    special = special_file(path)
+    if special is not None:
+        return FileCheck(path, "bad", special)
     extension = os.path.splitext(path)[1].lower()
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             if not handle.read(1):
                 return FileCheck(path, "bad", "empty file (0 bytes)")
     except OSError as error:
@@ -188,6 +225,9 @@ def quick_check(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> FileCheck:
     by_name = check_name(path)
     if by_name is not None:
         return by_name
+    special = special_file(path)
+    if special is not None:
+        return FileCheck(path, "bad", special)
     try:
         header = read_header(path)
     except OSError as error:
@@ -197,6 +237,10 @@ def quick_check(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> FileCheck:
         if check.status != "bad":  # Pillow sees one of the four formats where we do not
             check.status, check.reason = "bad", "not a JPEG, PNG, GIF or BMP file"
         return check
+    if header.format == "JPEG" and header.pixels == 0:
+        # The header scan gave up (junk, or a frame header far in): Pillow tells the size,
+        # so the pixel limit still holds.
+        return check_file(path, max_pixels)
     check = FileCheck(path, "ok", "", header.format, header.width, header.height)
     if header.pixels > max_pixels:
         check.status, check.reason = (
@@ -302,8 +346,11 @@ def read_image_bytes(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
         UsageError: The file is missing, not a supported image, too large, or
             corrupt (the message gives the reason).
     """
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise UsageError(f"Image not found: {path}; check the path.")
+    special = special_file(path)
+    if special is not None:
+        raise UsageError(f"{path}: {special}; give a JPEG, PNG, GIF or BMP file.")
     check = check_file(path, max_pixels)
     if check.status == "ignored":
         raise UsageError(f"{path}: {check.reason}; give a JPEG, PNG, GIF or BMP file.")
@@ -316,5 +363,5 @@ def read_image_bytes(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
             raise UsageError(
                 f"{path}: corrupt or truncated image ({shorten(str(error), 160)})."
             ) from None
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         return handle.read()

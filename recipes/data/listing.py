@@ -5,6 +5,9 @@ A folder holds one sub-folder per class, or `train/`, `val/` (or
 (and no images of its own: a `train/` of images is a class like any other).
 Files are found recursively inside a class folder; links to folders inside it
 are not followed (they are listed as ignored), nor are hidden files and folders.
+Only regular files (and links to them) are listed: a FIFO, socket or device
+named like an image is listed as bad, anything else of the kind as ignored,
+and none of them is ever opened.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from recipes.data.files import check_name, is_image_name
+from recipes.data.files import check_name, is_image_name, special_file
 from zoo.errors import UsageError
 
 SPLIT_FOLDERS = {"train": "train", "val": "val", "validation": "val", "test": "test"}
@@ -31,6 +34,7 @@ class Listing:
     split_dirs: dict[str, str]
     ignored: list[dict[str, str]]
     unused: list[str] = field(default_factory=list)  # folders next to train/, not splits
+    bad: list[dict[str, str]] = field(default_factory=list)  # image names that are no files
 
     def class_folder(self, split: str, name: str) -> str:
         """A class's folder, relative to the root."""
@@ -82,6 +86,7 @@ def list_folder(data_dir: str) -> Listing:
             "holds one sub-folder per class."
         )
     ignored: list[dict[str, str]] = []
+    bad: list[dict[str, str]] = []
     folders, files = _children(root, ignored)
     split_dirs: dict[str, str] = {}
     for name in folders:
@@ -109,7 +114,7 @@ def list_folder(data_dir: str) -> Listing:
         for name in files:
             ignored.append({"path": os.path.join(root, name), "reason": "not in a class folder"})
         splits = {
-            split: _list_classes(os.path.join(root, folder), ignored)
+            split: _list_classes(os.path.join(root, folder), ignored, bad)
             for split, folder in split_dirs.items()
         }
     elif split_dirs:
@@ -120,8 +125,8 @@ def list_folder(data_dir: str) -> Listing:
         )
     else:
         layout = "classes"
-        splits = {"all": _list_classes(root, ignored)}
-    return Listing(root, layout, splits, split_dirs, ignored, unused)
+        splits = {"all": _list_classes(root, ignored, bad)}
+    return Listing(root, layout, splits, split_dirs, ignored, unused, bad)
 
 
 def _is_split_folder(folder: str) -> bool:
@@ -153,7 +158,9 @@ def _children(folder: str, ignored: list[dict[str, str]]) -> tuple[list[str], li
     return folders, files
 
 
-def _list_classes(folder: str, ignored: list[dict[str, str]]) -> dict[str, list[str]]:
+def _list_classes(
+    folder: str, ignored: list[dict[str, str]], bad: list[dict[str, str]]
+) -> dict[str, list[str]]:
     names, files = _children(folder, ignored)
     for name in files:
         ignored.append({"path": os.path.join(folder, name), "reason": "not in a class folder"})
@@ -178,9 +185,13 @@ def _list_classes(folder: str, ignored: list[dict[str, str]]) -> dict[str, list[
             subfolders[:] = kept
             for filename in filenames:
                 path = os.path.join(parent, filename)
-                if os.path.isfile(path):
+                special = special_file(path)
+                if special is None:
                     found.append(path)
-                else:  # a pipe, socket or device would block or fail the decoder
-                    ignored.append({"path": path, "reason": "not a regular file"})
+                elif (by_name := check_name(path)) is None or by_name.status == "bad":
+                    # named like an image: reported like a broken one, never opened
+                    bad.append({"path": path, "reason": special})
+                else:
+                    ignored.append({"path": path, "reason": special})
         classes[name] = sorted(found)
     return classes

@@ -1,8 +1,10 @@
 """`zoo data check` and `zoo bench data`."""
 
 import json
+import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -54,15 +56,17 @@ def test_check_json(tmp_path):
     assert report["empty_classes"] == [] and report["problems"] == []
 
 
-def test_check_text_lists_classes_and_bad_files(tmp_path):
+def test_check_text_lists_classes_and_bad_files(zoo, tmp_path):
     root = _folder(tmp_path / "d", {"cat": 2, "dog": 2})
     (root / "dog" / "empty.jpg").write_bytes(b"")
     (root / "bird").mkdir()
-    result = CliRunner().invoke(data_group, ["check", str(root)])
-    assert result.exit_code == 0, result.output
+    result = zoo("data", "check", str(root))
+    assert result.exit_code == 2, result.output
     assert "3 classes, 4 usable images of 5 files (1 bad" in result.stdout
     assert "empty.jpg: empty file" in result.stdout
     assert "training would refuse" in result.stdout and "bird" in result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "class folder bird has no usable image" in lines[0]
 
 
 def test_check_split_layout_counts_per_split(tmp_path):
@@ -84,12 +88,53 @@ def test_check_text_names_folders_next_to_train_that_are_not_used(tmp_path):
     assert "are read): c/\n" in result.stdout
 
 
-def test_check_text_says_which_class_is_too_small_to_split(tmp_path):
+def test_check_text_says_which_class_is_too_small_to_split(zoo, tmp_path):
     root = _folder(tmp_path / "d", {"cat": 3, "dog": 1})
-    result = CliRunner().invoke(data_group, ["check", str(root)])
-    assert result.exit_code == 0, result.output
+    result = zoo("data", "check", str(root))
+    assert result.exit_code == 2, result.output
     assert "training would refuse" in result.stdout
     assert "Class 'dog' has only 1 usable image" in result.stdout
+    assert "Training would refuse" in result.stderr and "'dog'" in result.stderr
+
+
+def test_check_exits_2_like_a_linter_with_one_json_document(zoo, tmp_path):
+    root = _folder(tmp_path / "d", {"cat": 3})
+    (root / "cat" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 cut short")
+    (root / "dog").mkdir()
+    (root / "dog" / "empty.png").write_bytes(b"")
+    result = zoo("data", "check", str(root), "--json")
+    assert result.exit_code == 2
+    report = json.loads(result.stdout)  # exactly one document, nothing else
+    assert report["problems"] == [
+        "class folder dog has no usable image",
+        "1 class(es) with usable images; training needs at least 2",
+    ]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith(
+        "class folder dog has no usable image (and 1 more in the report)."
+    )
+
+
+def _within(seconds, function, *args):
+    """`function(*args)` in a thread, failing when it has not returned within `seconds`."""
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(value=function(*args)), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds} s"
+    return result["value"]
+
+
+def test_check_reports_a_fifo_as_bad_without_opening_it(zoo, tmp_path):
+    root = _folder(tmp_path / "d", {"cat": 2, "dog": 2})
+    os.mkfifo(root / "cat" / "pipe.png")
+    result = _within(120, zoo, "data", "check", str(root), "--json")
+    assert result.exit_code == 0, result.output  # trains: the pipe is skipped
+    report = json.loads(result.stdout)
+    assert report["counts"] == {"cat": 2, "dog": 2}
+    assert [entry["path"].endswith("pipe.png") for entry in report["bad"]] == [True]
+    assert "named pipe (FIFO)" in report["bad"][0]["reason"]
+    assert report["images"]["files"] == 5 and report["images"]["bad"] == 1
 
 
 def test_check_max_pixels(tmp_path):

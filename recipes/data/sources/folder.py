@@ -33,6 +33,7 @@ def load_folder(
     channels: int,
     seed: int,
     shuffle: bool,
+    batch_size: int,
 ) -> SourceData:
     """Lists, checks, decodes (and caches) an image folder, and splits it.
 
@@ -43,6 +44,7 @@ def load_folder(
         seed: Seed of the split and of a streamed split's shuffle.
         shuffle: Whether the training split is shuffled (decided here when it
             is streamed rather than cached).
+        batch_size: Images per training step, for the memory the cache may take.
 
     Returns:
         The splits and what is known about them.
@@ -59,7 +61,12 @@ def load_folder(
         for name in dropped:
             classes.pop(name, None)
     cache, cache_note = plan_cache(
-        str(data.cache), listing.image_count(), input_size, channels, available_memory()
+        str(data.cache),
+        listing.image_count(),
+        input_size,
+        channels,
+        available_memory(),
+        batch_size=batch_size,
     )
     checked = check_files(listing, input_size, channels, data.interpolation, data.max_pixels, cache)
     good = checked.good_by_class()
@@ -92,7 +99,7 @@ def load_folder(
         counts=counts,
         source=f"folder {listing.root}",
         layout=listing.layout,
-        bad=checked.bad,
+        bad=sorted(listing.bad + checked.bad, key=lambda entry: entry["path"]),
         ignored=listing.ignored + checked.ignored,
         converted=checked.converted,
         dropped_classes=sorted(dropped),

@@ -31,6 +31,7 @@ def load_tfds(
     input_size: tuple[int, int],
     channels: int,
     seed: int,
+    batch_size: int,
     download: bool = True,
 ) -> SourceData:
     """Reads (and caches) a tensorflow-datasets dataset's splits.
@@ -40,6 +41,7 @@ def load_tfds(
         input_size: `(height, width)` the images are resized to.
         channels: 1 or 3.
         seed: Seed of the validation split, when one is made.
+        batch_size: Images per training step, for the memory the cache may take.
         download: Whether a dataset that is not prepared may be downloaded.
 
     Returns:
@@ -60,7 +62,7 @@ def load_tfds(
     sources = _split_sources(name, set(info.splits.keys()))
     images = sum(info.splits[source].num_examples for source in sources.values())
     cache, cache_note = plan_cache(
-        str(data.cache), images, input_size, channels, available_memory()
+        str(data.cache), images, input_size, channels, available_memory(), batch_size=batch_size
     )
     decode = _decoder(encoded, input_size, channels, data.interpolation)
     decoders = {image_key: _skip_decoding()} if encoded else None

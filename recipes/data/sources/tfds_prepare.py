@@ -12,6 +12,7 @@ import os
 import socket
 from typing import Any
 
+from recipes.config.files import quoted
 from zoo.errors import UnknownNameError, UsageError, ZooError, did_you_mean, shorten
 
 
@@ -158,5 +159,6 @@ def _unknown_dataset(name: str) -> str:
         known = []
     hint = did_you_mean(base, known, n=3, cutoff=0.6)
     return (
-        f"Unknown dataset {name!r} in tensorflow-datasets; `tfds.list_builders()` lists them.{hint}"
+        f"Unknown dataset {quoted(name)} in tensorflow-datasets; `tfds.list_builders()` "
+        f"lists them.{hint}"
     )

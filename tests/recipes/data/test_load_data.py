@@ -11,7 +11,7 @@ from PIL import Image, PngImagePlugin
 
 from recipes.config.schema import SETTINGS, AugmentSettings, DataSettings
 from recipes.data import DataUnavailableError, load_data, scan
-from recipes.data.cache import plan_cache
+from recipes.data.cache import plan_cache, step_bytes
 from recipes.data.sources import folder as folder_source
 from recipes.data.sources import tfds_prepare
 from zoo.errors import UnknownNameError, UsageError, ZooError
@@ -325,25 +325,42 @@ def test_a_cache_folder_that_cannot_be_made_is_a_usage_error(tmp_path):
 
 def test_plan_cache_keeps_memory_only_when_it_fits():
     gib = 2**30
-    # 60,000 images at 224x224x3 take 8.4 GiB.
-    assert plan_cache("memory", 60_000, (224, 224), 3, 64 * gib) == ("memory", "")
-    cache, note = plan_cache("memory", 60_000, (224, 224), 3, 16 * gib)
+    # 60,000 images at 224x224x3 take 8.4 GiB; a step of 32 about 0.1 GiB.
+    assert plan_cache("memory", 60_000, (224, 224), 3, 64 * gib, batch_size=32) == ("memory", "")
+    cache, note = plan_cache("memory", 60_000, (224, 224), 3, 16 * gib, batch_size=32)
     assert cache == "none"
-    assert "8.4 GiB of the 16.0 GiB" in note and "decoded every epoch" in note
-    assert plan_cache("memory", 60_000, (32, 32), 3, 16 * gib) == ("memory", "")
-    assert plan_cache("memory", 10**9, (224, 224), 3, None) == ("memory", "")
-    assert plan_cache("/tmp/cache", 10**9, (224, 224), 3, gib) == ("/tmp/cache", "")
-    assert plan_cache("none", 1, (8, 8), 1, 0) == ("none", "")
+    assert "8.4 GiB and a training step of 32 images about 0.1 GiB" in note
+    assert "of the 16.0 GiB" in note and "decoded every epoch" in note
+    assert plan_cache("memory", 60_000, (32, 32), 3, 16 * gib, batch_size=32) == ("memory", "")
+    assert plan_cache("memory", 10**9, (224, 224), 3, None, batch_size=32) == ("memory", "")
+    assert plan_cache("/tmp/cache", 10**9, (224, 224), 3, gib, batch_size=32) == (
+        "/tmp/cache",
+        "",
+    )
+    assert plan_cache("none", 1, (8, 8), 1, 0, batch_size=1) == ("none", "")
+
+
+def test_plan_cache_counts_the_training_step():
+    gib = 2**30
+    # 1,800 images at 1400x1400x3 take 9.9 GiB: half of 24 GiB alone, not with a step of 64.
+    assert plan_cache("memory", 1_800, (1400, 1400), 3, 24 * gib, batch_size=1)[0] == "memory"
+    cache, note = plan_cache("memory", 1_800, (1400, 1400), 3, 24 * gib, batch_size=64)
+    assert cache == "none" and "training step of 64 images" in note
+    assert step_bytes(64, (1400, 1400)) > 8 * 10**9  # what such a step was seen to take
+    room = 2 * (1_800 * 1400 * 1400 * 3 + step_bytes(64, (1400, 1400)))
+    assert plan_cache("memory", 1_800, (1400, 1400), 3, room, batch_size=64)[0] == "memory"
 
 
 def test_memory_cache_too_big_for_memory_falls_back_to_no_cache(tmp_path, monkeypatch):
-    monkeypatch.setattr(folder_source, "available_memory", lambda: 2 * 15 * 16 * 16 * 3 - 1)
+    # 15 images at 16x16x3 and a step of 4 (the `_config` batch) fit in half of `room`.
+    room = 2 * (15 * 16 * 16 * 3 + step_bytes(4, (16, 16)))
+    monkeypatch.setattr(folder_source, "available_memory", lambda: room - 1)
     root = _folder(tmp_path / "d")
     bundle = _load(_config(root, val_split=0.2))
     assert bundle.cache == "none" and "no in-memory cache" in bundle.cache_note
     assert bundle.summary()["cache"] == "none"
     assert _count(bundle.train) == 12 and _count(bundle.val) == 3
-    monkeypatch.setattr(folder_source, "available_memory", lambda: 2 * 15 * 16 * 16 * 3)
+    monkeypatch.setattr(folder_source, "available_memory", lambda: room)
     fits = _load(_config(root))
     assert fits.cache == "memory" and fits.cache_note == ""
 
