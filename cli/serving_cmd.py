@@ -8,6 +8,8 @@ import click
 
 from cli.options import SectionedCommand, schema_options
 from cli.output import echo_json, info, json_option, stdout_to_stderr
+from recipes.config.schema import DEFAULT_MAX_PIXELS
+from recipes.serving.server.limits import ServeLimits
 
 _MODEL_HELP = "RUN is a run directory written by `zoo train`/`zoo finetune`, or a .keras file."
 
@@ -164,6 +166,14 @@ def predict_command(
     show_default=True,
     help="Classes in the top_k_classes output.",
 )
+@click.option(
+    "--max-pixels",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_PIXELS,
+    show_default=True,
+    help="Largest image (width x height x GIF frames) serving_default decodes; larger ones "
+    "are refused from their header, before decoding.",
+)
 @json_option
 def export_command(
     run: str,
@@ -173,6 +183,7 @@ def export_command(
     format_: str,
     overwrite: bool,
     top_k: int,
+    max_pixels: int,
     as_json: bool,
 ) -> None:
     """Export RUN for serving: a SavedModel in TF Serving's layout OUTPUT/NAME/VERSION/.
@@ -192,6 +203,7 @@ def export_command(
             format=format_,
             overwrite=overwrite,
             top_k=top_k,
+            max_pixels=max_pixels,
         )
     if as_json:
         echo_json(result)
@@ -220,7 +232,45 @@ def export_command(
     help="Address to listen on. No authentication: keep it on loopback.",
 )
 @click.option("--quiet", is_flag=True, help="Do not log each request.")
-def serve_command(model_dir: str, port: int, host: str, quiet: bool) -> None:
+@click.option(
+    "--max-request-mb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=ServeLimits.max_request_bytes / 2**20,
+    show_default=True,
+    help="Largest request body, in MiB (413 beyond).",
+)
+@click.option(
+    "--max-instances",
+    type=click.IntRange(min=1),
+    default=ServeLimits.max_instances,
+    show_default=True,
+    help="Most instances in one request (413 beyond).",
+)
+@click.option(
+    "--max-request-pixels",
+    type=click.IntRange(min=1),
+    default=ServeLimits.max_request_pixels,
+    show_default=True,
+    help="Most pixels the images of one request may hold together (413 beyond); each image is "
+    "also held to its export's --max-pixels (400 beyond).",
+)
+@click.option(
+    "--request-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=ServeLimits.request_timeout,
+    show_default=True,
+    help="Seconds a client has to send a request's head, and again its body.",
+)
+def serve_command(
+    model_dir: str,
+    port: int,
+    host: str,
+    quiet: bool,
+    max_request_mb: float,
+    max_instances: int,
+    max_request_pixels: int,
+    request_timeout: float,
+) -> None:
     """Serve an exported model over TensorFlow Serving's REST API.
 
     Answers GET /v1/models/NAME, GET /v1/models/NAME/metadata and
@@ -231,7 +281,15 @@ def serve_command(model_dir: str, port: int, host: str, quiet: bool) -> None:
     """
     from recipes.serving.server import make_server
 
-    server = make_server(model_dir, host=host, port=port, log=None if quiet else info)
+    limits = ServeLimits(
+        max_request_bytes=int(max_request_mb * 2**20),
+        max_instances=max_instances,
+        max_request_pixels=max_request_pixels,
+        request_timeout=request_timeout,
+    )
+    server = make_server(
+        model_dir, host=host, port=port, limits=limits, log=None if quiet else info
+    )
     version = server.model.latest_version()
     info(f"Serving {server.model.name} version {version} at {server.url} (Ctrl-C stops)")
     try:

@@ -14,10 +14,10 @@ from __future__ import annotations
 import contextlib
 import shutil
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
+from recipes.config.schema import DEFAULT_MAX_PIXELS
 from recipes.serving.export.converters import require_onnx, write_onnx, write_tflite
 from recipes.serving.export.signatures import (
     DEFAULT_SIGNATURE,
@@ -32,7 +32,9 @@ from recipes.serving.export.versions import (
     claim_next_version,
     list_versions,
     move_into_place,
+    new_staging_dir,
     refuse_existing,
+    remove_abandoned_staging,
 )
 from recipes.serving.trained import load_trained
 from zoo.errors import UsageError, ZooError
@@ -56,6 +58,7 @@ def export_model(
     top_k: int = 5,
     tolerance: float = 1e-3,
     samples: int = 4,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> dict[str, Any]:
     """Exports a trained model for serving and checks the export against Keras.
 
@@ -76,11 +79,13 @@ def export_model(
         tolerance: Largest accepted difference between an export's
             probabilities and the (float32) Keras model's on the sample batch.
         samples: Size of the sample batch the checks run on.
+        max_pixels: The most pixels an image sent to `serving_default` may
+            announce in its header; larger ones are refused before decoding.
 
     Returns:
         `name`, `version`, `path`, `format`, `signatures`, `class_names`,
-        `image_size`, `channels`, `top_k`, `files`, `checks` (per format: the
-        max absolute difference to Keras) and `seconds`.
+        `image_size`, `channels`, `top_k`, `max_pixels`, `files`, `checks`
+        (per format: the max absolute difference to Keras) and `seconds`.
 
     Raises:
         UsageError: Bad model path, name, version or format, an existing version
@@ -97,6 +102,8 @@ def export_model(
         raise UsageError(f"--version must be a positive integer. Received: version={version}")
     if top_k < 1:
         raise UsageError(f"--top-k must be at least 1. Received: top_k={top_k}")
+    if max_pixels < 1:
+        raise UsageError(f"--max-pixels must be at least 1. Received: max_pixels={max_pixels}")
     trained = load_trained(path, float32=True)
     name = name or trained.name
     if not NAME_PATTERN.match(name):
@@ -113,10 +120,11 @@ def export_model(
         refuse_existing(model_root / str(version), overwrite)
     created_root = not model_root.exists()
     model_root.mkdir(parents=True, exist_ok=True)
-    staging = model_root / f".tmp-{uuid.uuid4().hex[:8]}"
+    remove_abandoned_staging(model_root)
+    staging = new_staging_dir(model_root)
     try:
         top_k = min(top_k, trained.num_classes)
-        write_saved_model(trained, staging, top_k)
+        write_saved_model(trained, staging, top_k, max_pixels)
         sample = sample_images(trained, samples)
         expected = keras_probabilities(trained, sample)
         checks = {"savedmodel": check_saved_model(staging, sample, expected, trained)}
@@ -166,6 +174,7 @@ def export_model(
         "channels": trained.channels,
         "interpolation": trained.interpolation,
         "top_k": top_k,
+        "max_pixels": max_pixels,
         "files": files,
         "checks": checks,
         "seconds": round(time.perf_counter() - started, 2),

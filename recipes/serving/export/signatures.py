@@ -4,6 +4,9 @@
   strings. Decoding and resizing (the training pipeline's own decoder,
   rounded as the pipeline stores it) and the model's preprocessing run inside
   the graph, so TF Serving's REST `{"b64": ...}` inputs work as they are.
+  Each image's pixel count is read from its header and checked against the
+  export's limit before it is decoded (`pixel_limit`); the limit is recorded
+  in `assets.extra/zoo.json`, where `zoo serve` reads it.
 - `serving_images`: `images`, a float32 batch `[None, H, W, C]` of raw 0..255
   pixels, and `serving_images_uint8`, the same as uint8.
 
@@ -14,11 +17,13 @@ names are read in the graph from the `class_names.txt` asset.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from recipes.data.noise import quiet_loggers
+from recipes.serving.export.pixel_limit import checked_pixels
 from recipes.serving.trained import TrainedModel
 
 CLASS_NAMES_ASSET = "class_names.txt"
@@ -26,9 +31,22 @@ DEFAULT_SIGNATURE = "serving_default"
 IMAGES_SIGNATURE = "serving_images"
 UINT8_SIGNATURE = "serving_images_uint8"
 OUTPUTS = ("probabilities", "classes", "top_k_classes", "top_k_probabilities")
+LIMITS_FILE = "assets.extra/zoo.json"
+"""The export's limits (`max_pixels`), beside the SavedModel; TF Serving ignores it."""
 
 
-def _signature_functions(trained: TrainedModel, names_table: Any, top_k: int) -> dict[str, Any]:
+def read_limits(version_dir: Path) -> dict[str, int]:
+    """The limits an export recorded (`{}` for an export that recorded none)."""
+    try:
+        limits = json.loads((version_dir / LIMITS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {key: value for key, value in limits.items() if type(value) is int and value > 0}
+
+
+def _signature_functions(
+    trained: TrainedModel, names_table: Any, top_k: int, max_pixels: int
+) -> dict[str, Any]:
     """The serving functions, each a `tf.function` with a fixed input signature."""
     import tensorflow as tf
 
@@ -54,7 +72,7 @@ def _signature_functions(trained: TrainedModel, names_table: Any, top_k: int) ->
         }
 
     def decode(contents: tf.Tensor) -> tf.Tensor:
-        return decode_for_model(contents, trained)
+        return decode_for_model(checked_pixels(contents, max_pixels), trained)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
     def serve_image_bytes(image_bytes: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -78,8 +96,15 @@ def _signature_functions(trained: TrainedModel, names_table: Any, top_k: int) ->
     }
 
 
-def write_saved_model(trained: TrainedModel, directory: Path, top_k: int) -> None:
-    """Writes the SavedModel with the three serving signatures into `directory`."""
+def write_saved_model(trained: TrainedModel, directory: Path, top_k: int, max_pixels: int) -> None:
+    """Writes the SavedModel with the three serving signatures into `directory`.
+
+    Args:
+        trained: The model.
+        directory: Where the SavedModel goes (created).
+        top_k: How many classes `top_k_classes` returns.
+        max_pixels: The most pixels an encoded image may announce.
+    """
     import keras
     import tensorflow as tf
 
@@ -102,13 +127,17 @@ def write_saved_model(trained: TrainedModel, directory: Path, top_k: int) -> Non
         archive = keras.export.ExportArchive()
         archive.track(trained.model)
         archive.track(names_table)
-        for signature, function in _signature_functions(trained, names_table, top_k).items():
+        functions = _signature_functions(trained, names_table, top_k, max_pixels)
+        for signature, function in functions.items():
             function.get_concrete_function()
             archive.add_endpoint(signature, function)
         # TF's "Issue encountered when serializing table_initializer": the lookup
         # table is saved and restored correctly, only a TF1 collection is not.
         with quiet_loggers("tensorflow"):
             archive.write_out(str(directory), verbose=False)
+    limits = directory / LIMITS_FILE
+    limits.parent.mkdir(exist_ok=True)
+    limits.write_text(json.dumps({"max_pixels": max_pixels}) + "\n", encoding="utf-8")
 
 
 def probabilities_saved_model(trained: TrainedModel, directory: Path) -> None:

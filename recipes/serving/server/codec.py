@@ -19,23 +19,47 @@ from zoo.errors import first_line
 
 
 class RequestError(Exception):
-    """A request that cannot be answered; carries the HTTP status."""
+    """A request that cannot be answered; carries the HTTP status.
 
-    def __init__(self, status: HTTPStatus, message: str) -> None:
+    Args:
+        status: The HTTP status of the answer.
+        message: The answer's `error`.
+        close: Close the connection after the answer (where the next request
+            would start is unknown).
+    """
+
+    def __init__(self, status: HTTPStatus, message: str, close: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        self.close = close
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def parse_json(body: bytes) -> Any:
-    """The request body as JSON.
+    """The request body as JSON (strict: no `NaN` or `Infinity` literals).
 
     Raises:
-        RequestError: Not valid JSON (400).
+        RequestError: Not valid JSON, or nested too deeply to parse (400).
     """
     try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return json.loads(body, parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError is a ValueError
         raise RequestError(HTTPStatus.BAD_REQUEST, f"JSON Parse error: {error}") from None
+    except RecursionError:
+        raise RequestError(HTTPStatus.BAD_REQUEST, "JSON Parse error: nested too deeply") from None
+
+
+def encode_answer(document: Any) -> bytes:
+    """An answer as strict JSON.
+
+    Raises:
+        ValueError: The document holds NaN or infinite numbers, which JSON
+            cannot carry.
+    """
+    return json.dumps(document, indent=1, allow_nan=False).encode("utf-8")
 
 
 def _is_b64(value: Any) -> bool:
@@ -129,6 +153,12 @@ def to_tensor(name: str, value: Any, spec: Any) -> Any:
             HTTPStatus.BAD_REQUEST,
             f"Input '{name}' is not a well-formed {spec.dtype.name} tensor: {first_line(error)}",
         ) from None
+    if spec.dtype.is_floating and not np.isfinite(array).all():
+        raise RequestError(
+            HTTPStatus.BAD_REQUEST,
+            f"Input '{name}' holds values that are not finite {spec.dtype.name} numbers "
+            f"(beyond +-{np.finfo(array.dtype).max:.3g})",
+        )
     if not spec.shape.is_compatible_with(array.shape):
         expected = [-1 if dim is None else dim for dim in spec.shape.as_list()]
         raise RequestError(
