@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "bench": ("cli.bench_cmd:bench_group", "Measure throughput against the plain-Keras way."),
     "data": ("cli.data_cmd:data_group", "Check an image folder the way training reads it."),
+    "runs": ("cli.runs_cmd:runs_group", "List run directories; prune unfinished ones."),
     "evaluate": ("cli.serving_cmd:evaluate_command", "Measure a trained model on labelled data."),
     "predict": ("cli.serving_cmd:predict_command", "Classify image files with a trained model."),
     "export": ("cli.serving_cmd:export_command", "Export a SavedModel for TensorFlow Serving."),

@@ -16,7 +16,8 @@ import click
 
 from recipes.config.files import DEFAULT_PRESETS, list_presets, load_preset
 from recipes.config.run import defaults, flatten
-from recipes.config.schema import AUTO_LR, SECTIONS, Setting, offered_to
+from recipes.config.schema import AUTO_LR, SECTIONS, offered_to
+from recipes.config.setting import Setting
 
 
 class SchemaOption(click.Option):

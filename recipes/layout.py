@@ -9,7 +9,8 @@ A run directory holds:
     state.json         what `--resume` continues from (epochs done, phase, best, and
                        the plateau and early-stopping counters)
     last.keras         the model after the last completed epoch (with optimizer state)
-    best.keras         the model at the best validation accuracy so far
+    best.keras         the model at the best validation accuracy so far (with
+                       `--keep-checkpoints` best or all)
     model.keras        the final model, without optimizer (written when the run completes)
     metrics.json       the final metrics, and the babysitting facts (initial loss
                        against ln C; the learning rate `--lr auto` chose)
@@ -22,7 +23,9 @@ A run directory holds:
 
 Every file is written to a temporary name and renamed into place, so a killed
 run never leaves a half-written file; `run.lock` is an OS lock that dies with
-its process, so `kill -9` leaves nothing to clean up. Models are saved with
+its process, so `kill -9` leaves nothing to clean up. Once a run finishes it
+keeps the checkpoints `--keep-checkpoints` asks for (`KEPT`); until then it
+keeps `last.keras`, which `--resume` continues from. Models are saved with
 Keras' own BatchNormalization (see `zoo.batchnorm`), so `model.keras` loads
 with plain Keras.
 """
@@ -39,6 +42,7 @@ from typing import Any
 import yaml
 
 from recipes.config import RunConfig, resolve_config
+from recipes.folders import folder_size, last_written, make_unused_dir, refuse_used
 from recipes.locks import DirectoryLock
 from zoo.atomic import atomic_write, atomic_write_text
 from zoo.errors import UsageError, first_line
@@ -69,6 +73,12 @@ class RunLayout:
     LR_FIND_PLOT = "lr_find.png"
     LOGS = "logs"
     LOCK = "run.lock"
+
+    KEPT = {"best": (BEST,), "last": (LAST,), "all": (LAST, BEST), "none": ()}
+    """The checkpoints a finished run keeps, by `--keep-checkpoints` value."""
+
+    FINISHED, INTERRUPTED, RUNNING, BROKEN = "finished", "interrupted", "running", "broken"
+    """What `status` says of a run."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -136,7 +146,16 @@ class RunLayout:
         except UsageError:
             run.unlock()
             raise
+        run._record_keep_checkpoints(config.run.keep_checkpoints)
         return run
+
+    def _record_keep_checkpoints(self, keep: str) -> None:
+        """Records a changed `keep_checkpoints` (not fingerprinted) in `config.yaml`."""
+        saved = self.read_config()
+        section = saved.get("run")
+        if isinstance(section, dict) and section.get("keep_checkpoints") != keep:
+            section["keep_checkpoints"] = keep
+            atomic_write_text(self.file(self.CONFIG), yaml.safe_dump(saved, sort_keys=False))
 
     def _check_resumable(self, config: RunConfig) -> None:
         saved = self.read_config()
@@ -195,6 +214,43 @@ class RunLayout:
     def has_checkpoint(self) -> bool:
         """Whether a completed epoch can be resumed from (`state.json` and `last.keras`)."""
         return self.file(self.STATE).is_file() and self.file(self.LAST).is_file()
+
+    @property
+    def is_run(self) -> bool:
+        """Whether this is a run: a `config.yaml`, with a `run.lock` or a fingerprint."""
+        if not self.file(self.CONFIG).is_file():
+            return False
+        try:
+            return self.file(self.LOCK).is_file() or "fingerprint" in self.read_config()
+        except (UsageError, OSError):
+            return False
+
+    def holder(self) -> str | None:
+        """The pid of the process working on the run now, or `None`."""
+        return DirectoryLock(self.file(self.LOCK), str).holder()
+
+    def status(self) -> str:
+        """`running`, `broken` (`config.yaml` unreadable), `finished` or `interrupted`."""
+        return self.RUNNING if self.holder() is not None else self._settled_status()
+
+    def _settled_status(self) -> str:
+        try:
+            self.config()
+        except (UsageError, ValueError, TypeError, OSError):
+            return self.BROKEN
+        return self.FINISHED if self.finished else self.INTERRUPTED
+
+    def disk_size(self) -> int:
+        """Bytes of the run's files (links not followed)."""
+        return folder_size(self.path)
+
+    def updated(self) -> float:
+        """When the run last wrote a file (Unix time)."""
+        return last_written(self.path)
+
+    def metrics(self) -> dict[str, Any]:
+        """`metrics.json`, or `{}` before the run finished."""
+        return self.read_json(self.METRICS) if self.file(self.METRICS).is_file() else {}
 
     def forget_progress(self) -> None:
         """Removes what an interrupted run wrote before its first complete checkpoint."""
@@ -294,6 +350,45 @@ class RunLayout:
             source = self.file(self.LAST)
             atomic_write(self.file(self.BEST), lambda path: shutil.copyfile(source, path))
 
+    def drop_checkpoints(self, keep: str) -> None:
+        """Removes the checkpoints a finished run was not asked to keep.
+
+        Does nothing before the run has its `model.keras`: until then
+        `last.keras` is what `--resume` continues from.
+
+        Args:
+            keep: The `--keep-checkpoints` value: a key of `KEPT`.
+        """
+        if not self.finished:
+            return
+        for name in (self.LAST, self.BEST):
+            if name not in self.KEPT[keep]:
+                self.file(name).unlink(missing_ok=True)
+
+    def remove(self, expected: str | None = None) -> None:
+        """Deletes the run directory, holding its lock meanwhile.
+
+        Links are never followed: the directory itself must not be one, and
+        links inside it are removed, not what they point to.
+
+        Args:
+            expected: The status the run must have (checked under the lock).
+
+        Raises:
+            UsageError: The path is a link or not a run directory, a process
+                works on the run, or its status is not `expected`.
+        """
+        if self.path.is_symlink() or not self.path.is_dir() or not self.is_run:
+            raise UsageError(f"{self.path} is not a run directory; it was left alone.")
+        self.lock()
+        try:
+            status = self._settled_status()
+            if expected is not None and status != expected:
+                raise UsageError(f"{self.path} is {status} now; it was left alone.")
+            shutil.rmtree(self.path)
+        finally:
+            self.unlock()
+
 
 def _parse_row(row: dict[str, str]) -> dict[str, Any]:
     parsed: dict[str, Any] = {}
@@ -303,26 +398,3 @@ def _parse_row(row: dict[str, str]) -> dict[str, Any]:
         except (TypeError, ValueError):
             parsed[key] = value
     return parsed
-
-
-def refuse_used(path: Path, advice: str) -> None:
-    """Refuses a path that holds something already (a file, or a folder with files).
-
-    Raises:
-        UsageError: `PATH already exists and is not empty; ADVICE`.
-    """
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise UsageError(f"{path} already exists and is not empty; {advice}")
-
-
-def make_unused_dir(root: Path, stem: str) -> Path:
-    """Creates `root/stem` or `root/stem-N`; `mkdir` is atomic, so two runs never share one."""
-    root.mkdir(parents=True, exist_ok=True)
-    counter = 1
-    while True:
-        path = root / (stem if counter == 1 else f"{stem}-{counter}")
-        try:
-            path.mkdir()
-            return path
-        except FileExistsError:
-            counter += 1

@@ -56,3 +56,21 @@ class DirectoryLock:
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
             self._handle = None
+
+    def holder(self) -> str | None:
+        """The pid of the live process that holds the lock, or `None` when none does.
+
+        Creates and writes nothing: a directory is looked at, not claimed (the
+        check holds a shared lock for an instant, then lets go).
+        """
+        try:
+            handle = open(self.path, encoding="utf-8")  # noqa: SIM115 (closed below)
+        except OSError:
+            return None
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return handle.read().strip() or "unknown"
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return None

@@ -1,6 +1,7 @@
 """The run schema and everything that resolves a run's configuration.
 
 - `schema`: every setting, declared once, in sections (the one place a setting is declared).
+- `setting`: how a setting is declared (`setting(...)`) and read back (`Setting`).
 - `check`: types, choices, ranges and the rules between settings.
 - `run`: `RunConfig` and how defaults, presets, files and flags merge.
 - `files`: the presets and YAML configuration files.

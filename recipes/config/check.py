@@ -10,7 +10,8 @@ import dataclasses
 import math
 from typing import TYPE_CHECKING, Any
 
-from recipes.config.schema import AUTO_LR, CACHE_MODES, SETTINGS, Setting
+from recipes.config.schema import AUTO_LR, CACHE_MODES, SETTINGS
+from recipes.config.setting import Setting
 from zoo.errors import UsageError, shorten
 
 if TYPE_CHECKING:
@@ -147,8 +148,13 @@ def validate(config: RunConfig) -> None:
         raise UsageError("zoo train needs --arch NAME (see `zoo list`).")
     if config.task == "finetune" and not model.base:
         raise UsageError("zoo finetune needs --base NAME, a .keras file or a run directory.")
-    if config.task == "finetune" and not model.classes:
-        raise UsageError("zoo finetune needs --classes N (the number of classes of your data).")
+    data = config.data
+    if config.task == "finetune" and not (model.classes or data.data_dir or data.dataset):
+        # The class count comes from the data; with no data, from --classes (the built-in set).
+        raise UsageError(
+            "zoo finetune needs --classes N, or --data DIR or --dataset NAME to read the "
+            "classes from (with no data it trains on N classes of the built-in set)."
+        )
     if finetune.finetune_lr is not None and optim.lr != AUTO_LR and finetune.finetune_lr > optim.lr:
         raise UsageError(
             "finetune_lr must not exceed lr: phase 2 trains the unfrozen base, which a "

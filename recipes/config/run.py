@@ -32,7 +32,7 @@ from recipes.config.schema import (
 from zoo.errors import UsageError, closest, hint_for, shorten
 
 # Settings that say where and how a run is carried out, not what it computes.
-_NOT_FINGERPRINTED = frozenset({"output", "resume", "preset_source"})
+_NOT_FINGERPRINTED = frozenset({"output", "resume", "preset_source", "keep_checkpoints"})
 # Names an older config.yaml may use for a setting.
 _RENAMED = {"tfds_data_dir": "tfds_dir"}
 

@@ -26,7 +26,8 @@ from typing import Any
 
 from recipes.config.check import check_value, coerce
 from recipes.config.files import read_yaml
-from recipes.config.schema import AUGMENT_PRESETS, SETTINGS, Setting
+from recipes.config.schema import AUGMENT_PRESETS, SETTINGS
+from recipes.config.setting import Setting
 from zoo.errors import UsageError, closest, hint_for, shorten
 
 RATIO = "finetune_lr_ratio"

@@ -138,7 +138,8 @@ class RunRecorder(keras.callbacks.Callback):
         best: Best validation accuracy of earlier epochs (when resuming).
         history: Rows of earlier epochs (when resuming).
         resumable: Callbacks whose counters `state.json` keeps, by name.
-        checkpoints: Whether `last.keras` and `best.keras` are written.
+        checkpoints: Whether `last.keras` (and `best.keras`) are written.
+        best_checkpoint: Whether `best.keras` is written (the run keeps it).
     """
 
     def __init__(
@@ -150,9 +151,11 @@ class RunRecorder(keras.callbacks.Callback):
         history: list[dict[str, Any]] | None = None,
         resumable: Mapping[str, _Resumable] | None = None,
         checkpoints: bool = True,
+        best_checkpoint: bool = True,
     ) -> None:
         super().__init__()
         self.checkpoints = checkpoints
+        self.best_checkpoint = best_checkpoint
         self.run = run
         self.phase = phase
         self.monitor = monitor
@@ -183,7 +186,7 @@ class RunRecorder(keras.callbacks.Callback):
         if improved:
             self.best = score
         if self.checkpoints:
-            self.run.save_checkpoint(self.model, best=improved)
+            self.run.save_checkpoint(self.model, best=improved and self.best_checkpoint)
         self.rows.append(row)
         self.run.write_history(self.rows)
         self.run.write_json(

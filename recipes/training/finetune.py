@@ -197,6 +197,9 @@ def prepare_finetune(
 ) -> Prepared:
     """Loads the base and the data, and builds and compiles the model with its new head.
 
+    The head has one output per class of the data, as `zoo train`'s model
+    (`load_run_data`): `--classes`, when given, is checked against the data.
+
     Args:
         config: A resolved configuration with `task="finetune"`.
         on_data: Called with the loaded data (the CLI reports skipped files with it).
@@ -217,10 +220,8 @@ def prepare_finetune(
     with setup.strategy.scope():
         base = load_base(config, config.model.image_size)
     size = (base.image_size, base.image_size)
-    classes = config.model.classes
-    data = load_run_data(config, size, base.channels, classes, sources)
-    if on_data is not None:
-        on_data(data)
+    data = load_run_data(config, size, base.channels, sources, on_data)
+    classes = data.num_classes
     head_epochs = config.finetune.head_epochs
     total = head_epochs + config.optim.epochs
     steps = steps_per_epoch(data, config.optim.batch_size)
@@ -233,7 +234,7 @@ def prepare_finetune(
     if parse_unfreeze(config.finetune.unfreeze)[0] != "none":
 
         def enter_phase_two() -> LinearWarmup | None:
-            return _start_phase_two(model, base, config, setup, steps, total - head_epochs)
+            return _start_phase_two(model, base, config, setup, steps, total - head_epochs, classes)
 
         phases.append(Phase(FINETUNE_PHASE, total, enter_phase_two))
     prepared = Prepared(config, setup, data, model, base.name, phases, warmup)
@@ -246,7 +247,7 @@ def finetune(
     on_data: Callable[[DataBundle], None] | None = None,
     on_note: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """Fine-tunes `config.model.base` with a new head of `config.model.classes` classes.
+    """Fine-tunes `config.model.base` with a new head, one output per class of the data.
 
     The model is built before the run directory is created, so a bad base or
     configuration leaves nothing behind. With `resume`, the same build (and,
@@ -279,11 +280,12 @@ def _start_phase_two(
     setup: DeviceSetup,
     steps: int,
     epochs: int,
+    classes: int,
 ) -> LinearWarmup | None:
     """Unfreezes the top of the base and recompiles at the fine-tuning rate."""
     unfreeze_top(nested_base(model), config.finetune.unfreeze, base.block_pattern)
     finetune_lr = config.finetune.finetune_lr or config.optim.lr / 100
-    return compile_model(model, config, setup, finetune_lr, steps, epochs, config.model.classes)
+    return compile_model(model, config, setup, finetune_lr, steps, epochs, classes)
 
 
 def _head_dropout(config: RunConfig) -> float:

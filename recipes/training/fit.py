@@ -68,41 +68,49 @@ def load_run_data(
     config: RunConfig,
     input_size: tuple[int, int],
     channels: int,
-    classes: int | None,
     sources: DataSource | None = None,
+    on_data: Callable[[DataBundle], None] | None = None,
 ) -> DataBundle:
     """Loads the run's data source at the model's input size.
 
+    The model's class count is the data's (`DataBundle.num_classes`):
+    `config.model.classes`, when given, is checked against the data, and
+    chooses the size of the built-in set when no data is given.
+
     Args:
-        config: The run configuration (its data, augmentation, batch size and seed).
+        config: The run configuration (its data, augmentation, batch size,
+            seed and classes).
         input_size: `(height, width)` of the model's input.
         channels: Input channels of the model.
-        classes: Classes the model must have (fine-tuning), or the size of
-            the built-in set when no data is given.
         sources: Gives the source's images, found already (a search finds them once).
+        on_data: Called with the loaded data (the CLI reports skipped files with it).
 
     Returns:
         The train/validation/test pipelines and the class names.
 
     Raises:
-        UsageError: The data's class count does not match `classes`.
+        UsageError: The data's class count does not match `config.model.classes`.
     """
     if sources is not None:
-        return make_bundle(
+        data = make_bundle(
             sources(config, input_size, channels),
             batch_size=config.optim.batch_size,
             seed=config.run.seed,
             policy=resolve_policy(config.augmentation),
         )
-    return load_data(
-        config.data,
-        augment=config.augmentation,
-        input_size=input_size,
-        channels=channels,
-        batch_size=config.optim.batch_size,
-        seed=config.run.seed,
-        classes=classes,
-    )
+    else:
+        data = load_data(
+            config.data,
+            augment=config.augmentation,
+            input_size=input_size,
+            channels=channels,
+            batch_size=config.optim.batch_size,
+            seed=config.run.seed,
+            classes=config.model.classes,
+        )
+    if on_data is not None:
+        on_data(data)
+    return data
 
 
 def open_run(config: RunConfig, default_name: str, setup: DeviceSetup) -> RunLayout:
@@ -238,7 +246,8 @@ def fit_phase(
         epochs: Epoch count to reach.
         warmup: The phase's warm-up callback from `compile_model`.
         callbacks: More callbacks, run before the run's own recorder.
-        checkpoints: Whether `last.keras` and `best.keras` are written.
+        checkpoints: Whether `last.keras` and `best.keras` are written (`best.keras`
+            only when `config.run.keep_checkpoints` keeps it).
 
     Raises:
         TrainingDiverged: The loss became NaN; names the last good checkpoint.
@@ -283,6 +292,7 @@ def fit_phase(
             history=history,
             resumable=resumable,
             checkpoints=checkpoints,
+            best_checkpoint=RunLayout.BEST in RunLayout.KEPT[config.run.keep_checkpoints],
         ),
     ]
     try:
@@ -329,8 +339,12 @@ def finish_run(
     started: float,
     save_model: bool = True,
     facts: dict[str, float] | None = None,
+    keep_checkpoints: str = "all",
 ) -> RunResult:
     """Evaluates the final model, writes `metrics.json`, `curves.png` and `model.keras`.
+
+    Then the checkpoints the run was not asked to keep are removed: the run
+    is finished, so `--resume` no longer needs `last.keras`.
 
     Args:
         model: The trained model.
@@ -341,6 +355,7 @@ def finish_run(
         save_model: Whether to write `curves.png` and `model.keras` (a search's
             trials do not).
         facts: More numbers for `metrics.json` (the babysitting facts).
+        keep_checkpoints: What the finished run keeps (a key of `RunLayout.KEPT`).
 
     Returns:
         The run's result.
@@ -357,6 +372,7 @@ def finish_run(
         write_curves(run)
         # Last, as it marks the run finished; no optimizer, so no training code.
         run.save_model(keras.Model(model.inputs, model.outputs, name=model.name), RunLayout.MODEL)
+        run.drop_checkpoints(keep_checkpoints)
     history = run.history()
     return RunResult(
         run_dir=str(run.path),

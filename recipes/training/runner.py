@@ -30,6 +30,7 @@ from recipes.training.fit import (
     record_data,
     restore_checkpoint,
 )
+from recipes.training.naming import run_name
 from recipes.training.summary import run_summary
 
 
@@ -73,7 +74,8 @@ class Prepared:
         setup: The devices.
         data: The pipelines.
         model: The compiled model, in its first phase.
-        name: Stem of the run directory's generated name.
+        name: The model's name (the architecture's, or the base's); a trained
+            run's directory is named after it (see `recipes.training.naming`).
         phases: The phases, in order.
         warmup: The first phase's warm-up callback, if any.
         lr_test: The range test that chose the learning rate (`--lr auto`).
@@ -116,7 +118,7 @@ def execute(
         TrainingDiverged: The loss became NaN.
     """
     note = on_note or (lambda line: None)
-    run = open_run(prepared.config, prepared.name, prepared.setup)
+    run = open_run(prepared.config, run_name(prepared.config, prepared.name), prepared.setup)
     try:
         for line in run_summary(prepared):
             note(line)
@@ -131,7 +133,15 @@ def execute(
                 run_phases(prepared, run)
         except KeyboardInterrupt:
             raise RunInterrupted(str(run.path), run.state().get("epochs_done", 0)) from None
-        return finish_run(prepared.model, prepared.data, run, prepared.setup, started, facts=facts)
+        return finish_run(
+            prepared.model,
+            prepared.data,
+            run,
+            prepared.setup,
+            started,
+            facts=facts,
+            keep_checkpoints=prepared.config.run.keep_checkpoints,
+        )
     finally:
         run.unlock()
 

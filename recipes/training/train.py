@@ -97,10 +97,8 @@ def prepare_train(
     resolve_input_shape(spec, (image_size, image_size, spec.channels))
     setup = setup_devices(config.devices)
     size = (image_size, image_size)
-    data = load_run_data(config, size, spec.channels, config.model.classes, sources)
-    if on_data is not None:
-        on_data(data)
-    classes = len(data.class_names)
+    data = load_run_data(config, size, spec.channels, sources, on_data)
+    classes = data.num_classes
     steps = steps_per_epoch(data, config.optim.batch_size)
     epochs = config.optim.epochs
     with setup.strategy.scope():

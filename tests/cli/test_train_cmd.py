@@ -170,6 +170,20 @@ def test_dry_run_prints_each_value_with_its_origin_and_trains_nothing(tmp_path):
     assert settings["lr"] == {"value": 0.001, "origin": "preset finetune"}
 
 
+def test_keep_checkpoints_is_a_run_setting_and_finetune_reads_its_classes_from_the_data(
+    tmp_path,
+):
+    result = run("train", "--arch", "lenet5", "--keep-checkpoints", "none", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "  keep_checkpoints: none  # flag" in result.stdout.splitlines()
+    assert "--keep-checkpoints [best|last|all|none]" in run("finetune", "--help").stdout
+    result = run("finetune", "--base", "resnet18", "--data", str(tmp_path), "--dry-run", "--json")
+    assert result.exit_code == 0, result.output  # no --classes: the data has them
+    settings = json.loads(result.stdout)["settings"]
+    assert settings["classes"]["value"] is None
+    assert settings["keep_checkpoints"] == {"value": "best", "origin": "default"}
+
+
 def test_ctrl_c_says_how_to_continue_and_the_run_resumes(tmp_path):
     import signal
     import subprocess

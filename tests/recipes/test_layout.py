@@ -120,3 +120,62 @@ def test_models_are_saved_with_keras_batch_norm_and_stay_fused(tmp_path):
     assert type(model.get_layer("bn")) is FusedBatchNormalization
     loaded = keras.saving.load_model(tmp_path / RunLayout.MODEL)
     assert type(loaded.get_layer("bn")) is keras.layers.BatchNormalization
+
+
+@pytest.mark.parametrize(
+    ("keep", "kept"),
+    [
+        ("best", [RunLayout.BEST]),
+        ("last", [RunLayout.LAST]),
+        ("all", [RunLayout.BEST, RunLayout.LAST]),
+        ("none", []),
+    ],
+)
+def test_a_finished_run_keeps_the_checkpoints_asked_for(tmp_path, keep, kept):
+    run = RunLayout(tmp_path)
+    for name in (RunLayout.BEST, RunLayout.LAST):
+        run.file(name).write_text("x")
+    run.drop_checkpoints(keep)  # not finished: --resume needs them
+    assert run.file(RunLayout.LAST).is_file() and run.file(RunLayout.BEST).is_file()
+    run.file(RunLayout.MODEL).write_text("m")
+    run.drop_checkpoints(keep)
+    assert sorted(p.name for p in tmp_path.glob("*.keras")) == sorted([*kept, RunLayout.MODEL])
+
+
+def test_resume_may_change_what_is_kept_and_config_yaml_says_so(tmp_path):
+    out = str(tmp_path / "r")
+    run = RunLayout.create(config(output=out, keep_checkpoints="all"), "x")
+    run.unlock()
+    again = RunLayout.reopen(config(output=out, keep_checkpoints="none", resume=True))
+    again.unlock()
+    assert again.config().run.keep_checkpoints == "none"
+    assert again.read_config()["fingerprint"] == config().fingerprint()
+
+
+def test_what_is_a_run_and_who_holds_it(tmp_path):
+    run = RunLayout.create(config(output=str(tmp_path / "r")), "x")
+    assert run.is_run
+    assert run.holder() == str(os.getpid()) and run.status() == RunLayout.RUNNING
+    run.unlock()
+    assert run.holder() is None and run.status() == RunLayout.INTERRUPTED
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "config.yaml").write_text("lr: 1\n")  # another tool's file
+    assert not RunLayout(other).is_run
+    assert RunLayout(other).holder() is None and not (other / RunLayout.LOCK).exists()
+    (other / "config.yaml").write_text("fingerprint: abc\n")  # a run that lost its lock file
+    assert RunLayout(other).is_run and RunLayout(other).status() == RunLayout.BROKEN
+
+
+def test_remove_takes_only_run_directories(tmp_path):
+    run = RunLayout.create(config(output=str(tmp_path / "r")), "x")
+    with pytest.raises(UsageError, match="in use"):
+        RunLayout(run.path).remove()
+    run.unlock()
+    os.symlink(run.path, tmp_path / "link")
+    with pytest.raises(UsageError, match="not a run directory"):
+        RunLayout(tmp_path / "link").remove()
+    with pytest.raises(UsageError, match="interrupted now"):
+        RunLayout(run.path).remove(expected=RunLayout.FINISHED)
+    RunLayout(run.path).remove(expected=RunLayout.INTERRUPTED)
+    assert not run.path.exists() and (tmp_path / "link").is_symlink()

@@ -47,11 +47,15 @@ def test_long_values_are_cut_in_messages():
     assert len(str(info.value)) < 400
 
 
-def test_train_needs_arch_and_finetune_needs_base_and_classes():
+def test_train_needs_arch_and_finetune_needs_base_and_classes_or_data():
     with pytest.raises(UsageError, match="--arch"):
         resolve_config({"task": "train"})
-    with pytest.raises(UsageError, match="--classes"):
+    with pytest.raises(UsageError, match="--classes N, or --data DIR or --dataset NAME"):
         resolve_config({"task": "finetune", "base": "resnet50"})
+    for data in ({"data_dir": "photos"}, {"dataset": "tf_flowers"}):  # classes read from it
+        assert (
+            resolve_config({"task": "finetune", "base": "resnet50", **data}).model.classes is None
+        )
 
 
 def test_a_section_given_by_a_caller_is_checked():

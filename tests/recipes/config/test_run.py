@@ -64,11 +64,12 @@ def test_an_older_flat_config_still_reads():
     assert config.data.tfds_dir == "/data/tfds"
 
 
-def test_fingerprint_ignores_output_and_resume():
+def test_fingerprint_ignores_output_resume_and_what_is_kept():
     def config(**run):
         return RunConfig(model=ModelSettings(arch="resnet18"), run=RunSettings(**run))
 
     assert config(output="x").fingerprint() == config(output="y", resume=True).fingerprint()
+    assert config().fingerprint() == config(keep_checkpoints="none").fingerprint()
     assert config().fingerprint() != config(seed=1).fingerprint()
 
 

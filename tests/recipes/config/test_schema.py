@@ -23,6 +23,8 @@ def test_train_and_finetune_offer_their_own_model_settings():
     assert {"arch", "arch_options"} <= train - finetune
     assert {"base", "weights", "head_epochs", "unfreeze", "finetune_lr"} <= finetune - train
     assert "preset_source" not in train | finetune
+    assert "keep_checkpoints" in train & finetune
+    assert "keep_checkpoints" not in {item.name for item in offered_to("search")}
 
 
 def test_the_schema_imports_no_tensorflow():

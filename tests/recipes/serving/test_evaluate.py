@@ -211,8 +211,8 @@ def test_a_run_and_its_checkpoint_agree_with_keras(shapes_run, tmp_path):
     expected = np.mean(predicted == np.concatenate(labels).argmax(axis=1))
     report = evaluate(run)
     assert report["accuracy"] == pytest.approx(expected)
-    checkpoint = evaluate(run / "last.keras")
-    assert checkpoint["files"]["json"] == str(run / "last-evaluation-test.json")
+    checkpoint = evaluate(run / "best.keras")  # the checkpoint a finished run keeps
+    assert checkpoint["files"]["json"] == str(run / "best-evaluation-test.json")
 
 
 def test_evaluation_sees_the_pixels_predict_sees(tmp_path):

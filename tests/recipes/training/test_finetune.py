@@ -153,3 +153,27 @@ def test_a_file_that_is_not_a_model_is_refused(tmp_path):
     bogus.write_bytes(b"not a zip")
     with pytest.raises(UsageError):
         load_base(_config(base=str(bogus)), None)
+
+
+def test_the_classes_come_from_the_data_and_the_run_is_named_after_it(tmp_path, monkeypatch):
+    import re
+
+    from recipes.data.shapes import write_folder
+
+    faces = write_folder(tmp_path / "faces", num_classes=2, count_per_class=8, image_size=32)
+    monkeypatch.chdir(tmp_path)
+    config = _config(
+        classes=None,  # as `zoo finetune` without --classes
+        data_dir=str(faces),
+        base="resnet18",
+        weights="none",
+        head_epochs=1,
+        unfreeze="none",
+    )
+    result = finetune(config)
+    run = Path(result.run_dir)
+    assert run.parent == Path("runs")
+    assert re.fullmatch(r"faces-\d{8}-\d{6}", run.name), run.name  # not resnet18-...
+    assert len(result.class_names) == 2
+    model = keras.saving.load_model(run / "model.keras")
+    assert model.output_shape == (None, 2)

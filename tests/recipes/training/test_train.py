@@ -45,11 +45,11 @@ def test_train_writes_a_complete_run_directory(tmp_path):
         "history.csv",
         "metrics.json",
         "state.json",
-        "last.keras",
         "best.keras",
         "model.keras",
     ):
         assert (run / name).is_file(), name
+    assert not (run / "last.keras").exists()  # --keep-checkpoints best, the default
     assert (run / "logs").is_dir()
     released = RunLayout(run)
     released.lock()  # the finished run let go of its lock
@@ -147,6 +147,7 @@ def test_resume_keeps_the_plateau_counters_and_the_weight_decay_exclusions(
         "weight_decay": 0.5,
         "schedule": "plateau",
         "plateau_patience": 2,
+        "keep_checkpoints": "last",  # read below
     }
     straight = train(tiny(tmp_path / "straight", **settings))
     with interrupted_after(2):
@@ -174,6 +175,35 @@ def test_resume_keeps_the_plateau_counters_and_the_weight_decay_exclusions(
     model.optimizer.apply_gradients(zip(zeros, model.trainable_variables, strict=True))
     np.testing.assert_allclose(np.array(bias), before_bias, rtol=0, atol=1e-9)
     np.testing.assert_allclose(np.array(kernel), before_kernel * (1 - 0.1 * 0.5), atol=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("keep", "kept"),
+    [
+        ("best", ["best.keras"]),
+        ("last", ["last.keras"]),
+        ("all", ["best.keras", "last.keras"]),
+        ("none", []),
+    ],
+)
+def test_a_finished_run_keeps_the_checkpoints_asked_for(tmp_path, keep, kept):
+    run = Path(train(tiny(tmp_path, epochs=1, keep_checkpoints=keep)).run_dir)
+    assert sorted(p.name for p in run.glob("*.keras")) == sorted([*kept, "model.keras"])
+    assert RunLayout(run).config().run.keep_checkpoints == keep
+
+
+def test_an_interrupted_run_resumes_from_last_keras_whatever_it_keeps(tmp_path, interrupted_after):
+    with interrupted_after(1):
+        train(tiny(tmp_path, keep_checkpoints="none"))
+    run = tmp_path / "run"
+    assert (run / "last.keras").is_file()  # what --resume needs, kept while the run lasts
+    assert not (run / "best.keras").exists()  # never written when it would not be kept
+    result = train(tiny(tmp_path, keep_checkpoints="last", resume=True))  # may change
+    assert [row["epoch"] for row in result.history] == [1, 2]
+    assert sorted(p.name for p in run.glob("*.keras")) == ["last.keras", "model.keras"]
+    assert RunLayout(run).config().run.keep_checkpoints == "last"
+    with pytest.raises(UsageError, match="has finished"):
+        train(tiny(tmp_path, keep_checkpoints="none", resume=True))
 
 
 def test_resuming_a_finished_run_is_refused(tmp_path):
