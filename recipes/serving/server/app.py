@@ -40,9 +40,7 @@ class ServingApp:
         log: Called with one line per request.
     """
 
-    def __init__(
-        self, model: ServedModel, limits: ServeLimits, log: Callable[[str], None]
-    ) -> None:
+    def __init__(self, model: ServedModel, limits: ServeLimits, log: Callable[[str], None]) -> None:
         self.model = model
         self.limits = limits
         self.log = log
