@@ -15,6 +15,7 @@ import json
 from http import HTTPStatus
 from typing import Any
 
+from recipes.serving.server import json_body
 from zoo.errors import first_line
 
 
@@ -34,18 +35,16 @@ class RequestError(Exception):
         self.close = close
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def parse_json(body: bytes) -> Any:
-    """The request body as JSON (strict: no `NaN` or `Infinity` literals).
+    """The request body as strict JSON (no `NaN` or `Infinity` literals), parsed in steps.
+
+    See `json_body`: other requests are answered while a large body is parsed.
 
     Raises:
         RequestError: Not valid JSON, or nested too deeply to parse (400).
     """
     try:
-        return json.loads(body, parse_constant=_refuse_constant)
+        return json_body.loads(body.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError is a ValueError
         raise RequestError(HTTPStatus.BAD_REQUEST, f"JSON Parse error: {error}") from None
     except RecursionError:
@@ -144,6 +143,11 @@ def to_tensor(name: str, value: Any, spec: Any) -> Any:
     try:
         if spec.dtype == tf.string:
             array = np.array(_decode_strings(value), dtype=object)
+        elif isinstance(value, list) and value and isinstance(value[0], list):
+            # One instance at a time: one conversion of a whole large batch would
+            # hold Python's global lock, and other clients would wait.
+            dtype = spec.dtype.as_numpy_dtype
+            array = np.stack([np.asarray(item, dtype=dtype) for item in value])
         else:
             array = np.asarray(value, dtype=spec.dtype.as_numpy_dtype)
     except RequestError:

@@ -6,6 +6,7 @@ import socket
 import struct
 import threading
 import time
+import zlib
 
 import numpy as np
 import pytest
@@ -35,9 +36,13 @@ LIMITS = ServeLimits(
 
 
 def huge_png():
-    """A 389-byte PNG whose header announces 20000x20000 pixels (never decoded here)."""
+    """A small PNG whose header (checksum included) announces 20000x20000 pixels.
+
+    A decoder allocates the whole image before it finds the pixel data short.
+    """
     data = png(np.zeros((8, 8, 3), np.uint8))
-    return data[:16] + struct.pack(">II", 20000, 20000) + data[24:]
+    header = b"IHDR" + struct.pack(">II", 20000, 20000) + data[24:29]
+    return data[:12] + header + struct.pack(">I", zlib.crc32(header)) + data[33:]
 
 
 def gif_with_large_frame():
