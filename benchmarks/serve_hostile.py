@@ -1,13 +1,13 @@
 """`zoo serve` under hostile requests: server memory, connection storms, slow clients.
 
-Trains a tiny run, exports it, and for each hostile request starts a fresh
+Trains a tiny run and exports it with `zoo`, and for each hostile request starts a fresh
 `zoo serve` process, sends the request and reads the server's resident memory
 (`VmRSS`) before and its peak (`VmHWM`) after, with the answer's status. Then,
 on one server: 30 clients each making 20 requests on new connections (errors
 and p50/p99 latency), and how long the server holds a connection that sends
 nothing, and one that announces a body and sends none. Prints markdown tables.
 
-`--code DIR` runs the server from another checkout of the project (e.g. an
+`--code DIR` exports and serves with another checkout of the project (e.g. an
 older commit in a `git worktree`), to compare before and after a change.
 
     python benchmarks/serve_hostile.py [--code DIR] [--hold-limit 60]
@@ -216,13 +216,22 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], help="Hostile requests to leave out.")
     args = parser.parse_args()
 
-    from recipes.serving.export import export_model
-    from tests.trained_runs import train_run
-
     with tempfile.TemporaryDirectory() as scratch:
-        run = train_run(Path(scratch) / "run")
-        export_model(run, output=Path(scratch) / "saved_models", name="tiny")
+        run = Path(scratch) / "run"
         model_dir = Path(scratch) / "saved_models" / "tiny"
+        tiny = "--arch resnet18 --classes 3 --image-size 32 --epochs 1 --shapes-per-class 12"
+        for command in (  # trained and exported by the same code as the server
+            ["train", *tiny.split(), "--output", str(run)],
+            ["export", str(run), "--output", str(model_dir.parent), "--name", "tiny"],
+        ):
+            subprocess.run(
+                [sys.executable, "-c", "from cli.main import cli; cli()", *command],
+                cwd=args.code,
+                env={**os.environ, "PYTHONPATH": str(args.code)},
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         print(f"server code: {args.code}\n")
         print("| request | status | seconds | RSS before (MiB) | peak RSS (MiB) |")
         print("|---|---|---|---|---|")

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from cli.completion import complete_directory
 from cli.options import SchemaOption, SectionedCommand, schema_options
 from cli.output import echo_json, json_option, stdout_to_stderr
 from cli.train_cmd import CONFIG_OPTION, resolve_run_config
@@ -18,9 +19,6 @@ def _range_option(*names: str, **settings: Any) -> Any:
 @click.command(
     "lr-find",
     cls=SectionedCommand,
-    epilog="Examples:\n\n  zoo lr-find --arch resnet18 --data ./photos\n\n"
-    "  zoo lr-find --base mobilenet_v2 --classes 5 --data ./flowers --end-lr 1\n\n"
-    "  zoo train --arch resnet18 --data ./photos --lr auto   (the test, then the run)",
 )
 @_range_option("--start-lr", type=float, default=1e-7, show_default=True, help="First rate.")
 @_range_option("--end-lr", type=float, default=10.0, show_default=True, help="Last rate.")
@@ -31,6 +29,7 @@ def _range_option(*names: str, **settings: Any) -> Any:
     "--output",
     "output_dir",
     type=click.Path(file_okay=False),
+    shell_complete=complete_directory,
     help="Folder for lr_find.png and lr_find.json (default: runs/lr-find-NAME-TIME).",
 )
 @schema_options("search")

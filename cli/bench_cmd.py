@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from cli.completion import complete_architecture, complete_directory
 from cli.output import echo_json, info, json_option, stdout_to_stderr
 
 
@@ -15,16 +16,49 @@ def bench_group() -> None:
 
 
 @bench_group.command("train")
-@click.option("--arch", default="resnet50", show_default=True)
-@click.option("--image-size", type=click.IntRange(min=16), default=224, show_default=True)
-@click.option("--classes", type=click.IntRange(2, 20), default=5, show_default=True)
-@click.option("--images-per-class", type=click.IntRange(min=4), default=40, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--epochs", type=click.IntRange(min=2), default=3, show_default=True)
+@click.option(
+    "--arch",
+    default="resnet50",
+    show_default=True,
+    shell_complete=complete_architecture,
+    help="Architecture to train (see `zoo list`).",
+)
+@click.option(
+    "--image-size",
+    type=click.IntRange(min=16),
+    default=224,
+    show_default=True,
+    help="Square input side in pixels.",
+)
+@click.option(
+    "--classes",
+    type=click.IntRange(2, 20),
+    default=5,
+    show_default=True,
+    help="Classes of the generated folder.",
+)
+@click.option(
+    "--images-per-class",
+    type=click.IntRange(min=4),
+    default=40,
+    show_default=True,
+    help="Images per class of the generated folder.",
+)
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Batch size."
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=2),
+    default=3,
+    show_default=True,
+    help="Epochs of each side; the first is left out of the steady-state rate.",
+)
 @click.option(
     "--data",
     "folder",
     type=click.Path(exists=True, file_okay=False),
+    shell_complete=complete_directory,
     help="Image folder with class sub-folders (default: a generated one).",
 )
 @json_option
@@ -52,8 +86,20 @@ def bench_train_command(as_json: bool, **settings: object) -> None:
 
 
 @bench_group.command("data")
-@click.argument("data_dir", metavar="[DIR]", required=False, type=click.Path())
-@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
+@click.argument(
+    "data_dir",
+    metavar="[DIR]",
+    required=False,
+    type=click.Path(),
+    shell_complete=complete_directory,
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Passes over the data per round.",
+)
 @click.option(
     "--image-size",
     type=click.IntRange(min=8),
@@ -61,7 +107,9 @@ def bench_train_command(as_json: bool, **settings: object) -> None:
     show_default=True,
     help="Square side both pipelines resize to.",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Batch size."
+)
 @click.option(
     "--rounds",
     type=click.IntRange(min=1),

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from cli.completion import complete_directory, complete_run
 from cli.options import SectionedCommand, schema_options
 from cli.output import echo_json, info, json_option, stdout_to_stderr
 
@@ -16,10 +17,11 @@ _RUNS_HELP = (
 
 
 @click.command("ensemble", epilog=_RUNS_HELP, cls=SectionedCommand)
-@click.argument("runs", nargs=-1, required=True, metavar="RUN RUN...")
+@click.argument("runs", nargs=-1, required=True, metavar="RUN RUN...", shell_complete=complete_run)
 @click.option(
     "--output",
     type=click.Path(file_okay=False),
+    shell_complete=complete_directory,
     help="The ensemble's run directory (default: runs/ensemble-TIMESTAMP); never overwritten.",
 )
 @schema_options("evaluate")

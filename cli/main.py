@@ -1,9 +1,11 @@
 """The `zoo` command: a click group whose sub-commands load on first use.
 
 Sub-commands live in their own modules and are imported only when run, so
-`zoo --help` does not import TensorFlow. Every `ZooError` becomes one line on
-stderr and the error's exit code (2: bad usage or input, 1: failure at run
-time); `--debug` shows the traceback instead.
+`zoo --help` (and shell completion) does not import TensorFlow. Every
+`ZooError` becomes one line on stderr and the error's exit code (2: bad usage
+or input, 1: failure at run time); `--debug`, anywhere on the line, shows the
+traceback instead. While a command runs, the warnings image decoders print
+for slightly damaged files are kept off the terminal (`--debug` shows them).
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import click
+from click.shell_completion import CompletionItem
+
+from cli.examples import epilog
 
 # "name": ("module:attribute", "short help shown by `zoo --help`")
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -81,6 +86,31 @@ def _tensorflow_first(invoke: Callable[[click.Context], Any]) -> Callable[[click
     return invoke_after_import
 
 
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(dict)["debug"] = True
+
+
+def _debug_option() -> click.Option:
+    """`--debug` for a sub-command: the same flag as the group's, later on the line."""
+    return click.Option(
+        ["--debug"],
+        is_flag=True,
+        expose_value=False,
+        callback=_set_debug,
+        help="Show full tracebacks on errors.",
+    )
+
+
+def _add_debug_option(command: click.Command) -> None:
+    """Adds `--debug` to a command and, for a group, to its sub-commands."""
+    if not any(param.name == "debug" for param in command.params):
+        command.params.append(_debug_option())
+    if isinstance(command, click.Group):
+        for sub_command in command.commands.values():
+            _add_debug_option(sub_command)
+
+
 class LazyGroup(click.Group):
     """A group that imports each sub-command's module only when it is used."""
 
@@ -95,7 +125,22 @@ class LazyGroup(click.Group):
         if not getattr(command, "imports_tensorflow_itself", False):
             command.invoke = _tensorflow_first(command.invoke)  # type: ignore[method-assign]
             command.imports_tensorflow_itself = True  # type: ignore[attr-defined]
+        command.epilog = epilog(cmd_name, command.epilog)
+        _add_debug_option(command)
         return command
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """Sub-command names with their short help, without importing any command.
+
+        click's own completion loads every matching command for its short
+        help; the table above has it, and the shell gets its answer at once.
+        """
+        names = [
+            CompletionItem(name, help=COMMANDS[name][1])
+            for name in self.list_commands(ctx)
+            if name.startswith(incomplete)
+        ]
+        return [*names, *click.Command.shell_complete(self, ctx, incomplete)]
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
@@ -131,8 +176,15 @@ class LazyGroup(click.Group):
         return code
 
     def invoke(self, ctx: click.Context) -> Any:
+        from recipes.data.noise import DECODER_WARNINGS, live_filtered_stderr
+
+        # Shared with the sub-commands' contexts; `--debug` may be parsed after the filter starts.
+        state = ctx.ensure_object(dict)
         try:
-            return super().invoke(ctx)
+            # TensorFlow's decoders let libjpeg print "Corrupt JPEG data: N extraneous
+            # bytes" for files that decode well, once per file and epoch, with no switch.
+            with live_filtered_stderr(DECODER_WARNINGS, unless=lambda: state.get("debug", False)):
+                return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as error:  # noqa: BLE001  (one line instead of a traceback)

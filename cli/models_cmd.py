@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from cli.completion import complete_architecture
 from cli.output import echo_json, json_option
 
 
@@ -24,7 +25,7 @@ def _summary(name: str) -> dict[str, Any]:
 
 
 @click.command("list")
-@click.argument("pattern", required=False)
+@click.argument("pattern", required=False, shell_complete=complete_architecture)
 @json_option
 def list_command(pattern: str | None, as_json: bool) -> None:
     """List the architectures, optionally those matching PATTERN (e.g. 'resnet*')."""
@@ -47,7 +48,7 @@ def list_command(pattern: str | None, as_json: bool) -> None:
 
 
 @click.command("info")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_architecture)
 @click.option(
     "--classes",
     type=click.IntRange(min=1),

@@ -2,7 +2,8 @@
 
 A setting is declared once, in `recipes.config.schema`; `schema_options(command)`
 turns every setting offered to a command into a click option with the same
-name, type, choices and help, so the CLI cannot drift from the schema. Options
+name, type, choices and help, so the CLI cannot drift from the schema (shell
+completion: choices by click, names and paths by `cli.completion`). Options
 default to `None` (not given), so presets and files keep their say; `--help`
 shows the value the command's default preset resolves to.
 """
@@ -14,6 +15,7 @@ from typing import Any
 
 import click
 
+from cli.completion import Completer, setting_completions
 from recipes.config.files import DEFAULT_PRESETS, list_presets, load_preset
 from recipes.config.run import defaults, flatten
 from recipes.config.schema import AUTO_LR, SECTIONS, offered_to
@@ -60,10 +62,11 @@ def schema_options(command: str) -> Callable[[Any], Any]:
         The decorator.
     """
     shown = _shown_defaults(command)
+    completions = setting_completions()
 
     def decorator(function: Any) -> Any:
         for item in reversed(offered_to(command)):
-            function = _option(item, shown.get(item.name))(function)
+            function = _option(item, shown.get(item.name), completions.get(item.name))(function)
         return function
 
     return decorator
@@ -74,7 +77,9 @@ def given_settings(flags: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in flags.items() if value is not None and value != {}}
 
 
-def _option(item: Setting, shown_default: Any) -> Callable[[Any], Any]:
+def _option(
+    item: Setting, shown_default: Any, completion: Completer | None
+) -> Callable[[Any], Any]:
     help_text = item.help
     if item.name == "preset":
         help_text = f"{help_text[: help_text.index('(')]}({', '.join(list_presets())})."
@@ -88,6 +93,8 @@ def _option(item: Setting, shown_default: Any) -> Callable[[Any], Any]:
         "default": None,
         "metavar": item.metavar,
     }
+    if completion is not None:
+        settings["shell_complete"] = completion
     names = [item.flag, item.name]
     if item.kind is bool and item.optional:
         names[0] = f"{item.flag}/--no-{item.flag[2:]}"
@@ -121,8 +128,15 @@ class NumberOrAuto(click.ParamType):
 
 
 def _key_values(ctx: click.Context, param: click.Parameter, pairs: tuple[str, ...]) -> Any:
-    """`KEY=VALUE` pairs as a mapping, values read as YAML (`true`, `0.5`, `[1, 2]`)."""
+    """`KEY=VALUE` pairs as a mapping, values read as YAML (`true`, `0.5`, `[1, 2]`).
+
+    A value that is not YAML is kept as text; one with anchors and aliases (an
+    alias bomb expands a short line to gigabytes) or deep nesting is refused.
+    """
     import yaml
+
+    from recipes.config.files import parse_yaml
+    from zoo.errors import first_line, quoted
 
     if not pairs:
         return None
@@ -130,9 +144,13 @@ def _key_values(ctx: click.Context, param: click.Parameter, pairs: tuple[str, ..
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise click.BadParameter(f"takes KEY=VALUE. Received: {pair!r}", ctx, param)
+            raise click.BadParameter(f"takes KEY=VALUE. Received: {quoted(pair)}", ctx, param)
         try:
-            options[key] = yaml.safe_load(value)
+            options[key] = parse_yaml(value)
+        except yaml.composer.ComposerError as error:
+            raise click.BadParameter(
+                f"{first_line(error, 120)}. Received: {quoted(pair)}", ctx, param
+            ) from None
         except yaml.YAMLError:
             options[key] = value
     return options

@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.shell_completion import CompletionItem
 
+from cli.completion import complete_directory
 from cli.output import echo_json, info, json_option
 
 DEFAULT_FOLDER = "runs"
@@ -16,9 +18,19 @@ class RunsGroup(click.Group):
     """`zoo runs [DIR]` lists (the `list` sub-command); `zoo runs prune` prunes."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("-h", "--help")):
+        completing = ctx.resilient_parsing and not args  # `zoo runs <TAB>`: see shell_complete
+        if not completing and (
+            not args or (args[0] not in self.commands and args[0] not in ("-h", "--help"))
+        ):
             args = ["list", *args]
         return super().parse_args(ctx, args)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """`list`, `prune`, or the shell's directory names (DIR of `list`)."""
+        return [
+            *complete_directory(ctx, self, incomplete),
+            *super().shell_complete(ctx, incomplete),
+        ]
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         formatter.write_usage(ctx.command_path, "[DIR] [--json]")
@@ -26,7 +38,11 @@ class RunsGroup(click.Group):
 
 
 _FOLDER_ARGUMENT = click.argument(
-    "folder", required=False, metavar="[DIR]", type=click.Path(path_type=Path)
+    "folder",
+    required=False,
+    metavar="[DIR]",
+    type=click.Path(path_type=Path),
+    shell_complete=complete_directory,
 )
 
 

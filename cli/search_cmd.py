@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from cli.completion import complete_directory
 from cli.options import SchemaOption, SectionedCommand, given_settings, schema_options
 from cli.output import echo_json, info, json_option, stdout_to_stderr
 
@@ -30,9 +31,6 @@ def _search_option(*names: str, **settings: Any) -> Any:
     "search",
     cls=SearchGroup,
     invoke_without_command=True,
-    epilog="Examples:\n\n  zoo search --arch resnet18,lenet5 --max-trials 6 --epochs 2\n\n"
-    "  zoo search --base mobilenet_v2 --classes 5 --data ./flowers --tuner hyperband\n\n"
-    "  zoo search report runs/search-resnet18-20261201-120000",
 )
 @_search_option(
     "--tuner",
@@ -70,7 +68,12 @@ def _search_option(*names: str, **settings: Any) -> Any:
     type=click.Path(dir_okay=False),
     help="YAML file that defines, narrows or fixes search parameters.",
 )
-@_search_option("--output", "study_dir", help="Study directory (default: runs/search-NAME-TIME).")
+@_search_option(
+    "--output",
+    "study_dir",
+    shell_complete=complete_directory,
+    help="Study directory (default: runs/search-NAME-TIME).",
+)
 @_search_option("--resume", is_flag=True, help="Continue the study in --output.")
 @_search_option("--overwrite", is_flag=True, help="Start the study in --output again.")
 @_search_option(
@@ -146,7 +149,7 @@ def _run_search(options: dict[str, Any]) -> None:
 
 
 @search_group.command("report")
-@click.argument("study", metavar="STUDY", type=click.Path())
+@click.argument("study", metavar="STUDY", type=click.Path(), shell_complete=complete_directory)
 @json_option
 def report_command(study: str, as_json: bool) -> None:
     """Show a study: the trials, the best one, which parameters mattered, what to search next."""

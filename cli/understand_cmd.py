@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from cli.completion import complete_directory, complete_file, complete_run
 from cli.output import echo_json, info, json_option, stdout_to_stderr
 
 _MODEL_HELP = "RUN is a run directory written by `zoo train`/`zoo finetune`, or a .keras file."
@@ -60,7 +61,7 @@ def _report(result: dict[str, Any], as_json: bool, paths: list[str]) -> None:
 
 
 @click.command("plot")
-@click.argument("runs", nargs=-1, required=True, metavar="RUN...")
+@click.argument("runs", nargs=-1, required=True, metavar="RUN...", shell_complete=complete_run)
 @click.option(
     "--output",
     type=click.Path(dir_okay=False),
@@ -76,7 +77,7 @@ def plot_command(runs: tuple[str, ...], output: str | None, as_json: bool) -> No
 
 
 @click.command("filters", epilog=_MODEL_HELP)
-@click.argument("run", metavar="RUN")
+@click.argument("run", metavar="RUN", shell_complete=complete_run)
 @_layer_option("the first convolution")
 @_output_option("RUN/filters")
 @json_option
@@ -92,8 +93,8 @@ def filters_command(run: str, layer: str | None, output_dir: str | None, as_json
 
 
 @click.command("activations", epilog=_MODEL_HELP)
-@click.argument("run", metavar="RUN")
-@click.argument("image", metavar="IMAGE")
+@click.argument("run", metavar="RUN", shell_complete=complete_run)
+@click.argument("image", metavar="IMAGE", shell_complete=complete_file)
 @_layer_option("the first convolution")
 @_output_option("RUN/activations")
 @json_option
@@ -111,8 +112,8 @@ def activations_command(
 
 
 @click.command("explain", epilog=_MODEL_HELP)
-@click.argument("run", metavar="RUN")
-@click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
+@click.argument("run", metavar="RUN", shell_complete=complete_run)
+@click.argument("images", nargs=-1, required=True, metavar="IMAGE...", shell_complete=complete_file)
 @click.option(
     "--method",
     "methods",
@@ -182,16 +183,19 @@ def _print_check(name: str, check: dict[str, Any]) -> None:
 
 
 @click.command("neighbors", epilog=_MODEL_HELP)
-@click.argument("run", metavar="RUN")
-@click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
+@click.argument("run", metavar="RUN", shell_complete=complete_run)
+@click.argument("images", nargs=-1, required=True, metavar="IMAGE...", shell_complete=complete_file)
 @click.option(
     "--data",
     "data_dir",
     required=True,
     type=click.Path(),
+    shell_complete=complete_directory,
     help="Folder of class sub-folders to search (the training data).",
 )
-@click.option("--k", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option(
+    "--k", type=click.IntRange(min=1), default=5, show_default=True, help="Neighbours per image."
+)
 @_layer_option("the penultimate features")
 @_output_option("RUN/neighbors")
 @json_option
@@ -216,11 +220,22 @@ def neighbors_command(
 
 
 @click.command("embed", epilog=_MODEL_HELP)
-@click.argument("run", metavar="RUN")
+@click.argument("run", metavar="RUN", shell_complete=complete_run)
 @click.option(
-    "--data", "data_dir", required=True, type=click.Path(), help="Folder of class sub-folders."
+    "--data",
+    "data_dir",
+    required=True,
+    type=click.Path(),
+    shell_complete=complete_directory,
+    help="Folder of class sub-folders.",
 )
-@click.option("--method", type=click.Choice(["pca", "tsne"]), default="pca", show_default=True)
+@click.option(
+    "--method",
+    type=click.Choice(["pca", "tsne"]),
+    default="pca",
+    show_default=True,
+    help="pca (fast, linear) or tsne (t-SNE: keeps neighbourhoods, slower).",
+)
 @click.option(
     "--max-images",
     type=click.IntRange(min=3),

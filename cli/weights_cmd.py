@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from cli.completion import complete_architecture
 from cli.output import echo_json, json_option, stdout_to_stderr
 
 _TOP_OPTION = click.option(
@@ -46,7 +47,7 @@ def list_command(as_json: bool) -> None:
 
 
 @weights_group.command("fetch")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_architecture)
 @_TOP_OPTION
 @json_option
 def fetch_command(name: str, include_top: bool | None, as_json: bool) -> None:
@@ -65,7 +66,7 @@ def fetch_command(name: str, include_top: bool | None, as_json: bool) -> None:
 
 
 @weights_group.command("import")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_architecture)
 @click.argument("file", type=click.Path(dir_okay=False))
 @_TOP_OPTION
 @json_option

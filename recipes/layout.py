@@ -42,6 +42,7 @@ from typing import Any
 import yaml
 
 from recipes.config import RunConfig, resolve_config
+from recipes.config.files import parse_yaml
 from recipes.folders import folder_size, last_written, make_unused_dir, refuse_used
 from recipes.locks import DirectoryLock
 from zoo.atomic import atomic_write, atomic_write_text
@@ -263,7 +264,7 @@ class RunLayout:
         if not path.is_file():
             return {}
         try:
-            saved = yaml.safe_load(path.read_text(encoding="utf-8"))
+            saved = parse_yaml(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as error:
             raise UsageError(f"{path} is not valid YAML ({first_line(error)}).") from None
         return saved if isinstance(saved, dict) else {}

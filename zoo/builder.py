@@ -17,7 +17,7 @@ import keras
 
 from zoo import weights as weights_lib
 from zoo.batchnorm import fuse_batch_norm
-from zoo.errors import UsageError
+from zoo.errors import UsageError, quoted, shorten
 from zoo.layers import preprocessing_layers
 from zoo.registry import ArchSpec, Head, get_spec
 
@@ -177,7 +177,7 @@ def check_dropout(rate: Any, option: str = "dropout") -> float:
         UsageError: The rate is not a number in [0, 1).
     """
     if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate < 1:
-        raise UsageError(f"{option} must be a number in [0, 1). Received: {option}={rate!r}")
+        raise UsageError(f"{option} must be a number in [0, 1). Received: {option}={quoted(rate)}")
     return float(rate)
 
 
@@ -209,24 +209,24 @@ def resolve_input_shape(
     if len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
         raise UsageError(
             "input_shape must be (height, width, channels) with positive integers. "
-            f"Received: input_shape={input_shape}"
+            f"Received: input_shape={quoted(input_shape)}"
         )
     height, width, channels = shape
     if min(height, width) < spec.min_size:
         raise UsageError(
             f"{spec.name} needs inputs of at least {spec.min_size}x{spec.min_size} pixels; "
-            f"use a larger image size. Received: input_shape={shape}"
+            f"use a larger image size. Received: input_shape={quoted(shape)}"
         )
     if channels != 3 and (spec.rgb_only or weights == "imagenet"):
         raise UsageError(
             f"{spec.name} takes RGB images (3 channels); convert the images to RGB. "
-            f"Received: input_shape={shape}"
+            f"Received: input_shape={quoted(shape)}"
         )
     if weights == "imagenet" and include_top and shape != spec.default_input_shape:
         size = spec.default_size
         raise UsageError(
             f"{spec.name} with ImageNet weights and its ImageNet top needs {size}x{size}x3 "
-            f"inputs; use include_top=False for other sizes. Received: input_shape={shape}"
+            f"inputs; use include_top=False for other sizes. Received: input_shape={quoted(shape)}"
         )
     return shape
 
@@ -249,7 +249,7 @@ def architecture_options(spec: ArchSpec) -> dict[str, Any]:
 
 def _check_classes(classes: int) -> None:
     if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
-        raise UsageError(f"classes must be a positive integer. Received: classes={classes}")
+        raise UsageError(f"classes must be a positive integer. Received: classes={quoted(classes)}")
 
 
 def _check_activation(activation: str | None) -> None:
@@ -258,28 +258,32 @@ def _check_activation(activation: str | None) -> None:
     except ValueError:
         raise UsageError(
             "classifier_activation must be None or a Keras activation name such as "
-            f"'softmax'. Received: classifier_activation={activation!r}"
+            f"'softmax'. Received: classifier_activation={quoted(activation)}"
         ) from None
 
 
 def _check_pooling(pooling: str | None, include_top: bool) -> None:
     if pooling not in (None, "avg", "max"):
-        raise UsageError(f"pooling must be None, 'avg' or 'max'. Received: pooling={pooling!r}")
+        raise UsageError(
+            f"pooling must be None, 'avg' or 'max'. Received: pooling={quoted(pooling)}"
+        )
     if pooling is not None and include_top:
         raise UsageError(
             "pooling applies to feature extractors; pass include_top=False with it. "
-            f"Received: pooling={pooling!r}, include_top=True"
+            f"Received: pooling={quoted(pooling)}, include_top=True"
         )
 
 
 def _check_options(spec: ArchSpec, options: dict[str, Any]) -> None:
     accepted = architecture_options(spec)
-    unknown = sorted(set(options) - set(accepted))
+    unknown = sorted(set(options) - set(accepted), key=str)  # a YAML key may be a number
     if unknown:
         listed = ", ".join(accepted) if accepted else "none"
+        key = unknown[0]
+        name = shorten(str(key), 40)  # as `KEY=VALUE` spells it
         raise UsageError(
-            f"{spec.name} has no option {unknown[0]!r} (its options: {listed}). "
-            f"Received: {unknown[0]}={options[unknown[0]]!r}"
+            f"{spec.name} has no option {quoted(key, 40)} (its options: {listed}). "
+            f"Received: {name}={quoted(options[key])}"
         )
 
 
@@ -293,17 +297,17 @@ def _normalise_weights(
             raise UsageError(
                 f"{spec.name} has no ImageNet weights; train it from scratch with "
                 f"weights=None, or pick a base that has them (`zoo list`). "
-                f"Received: weights={weights!r}"
+                f"Received: weights={quoted(weights)}"
             )
         if include_top and classes != 1000:
             raise UsageError(
                 "ImageNet weights with include_top=True need classes=1000; use "
-                f"include_top=False for a new head. Received: classes={classes}"
+                f"include_top=False for a new head. Received: classes={quoted(classes)}"
             )
         return "imagenet"
     if not os.path.isfile(weights):
         raise UsageError(
             "weights must be None, 'imagenet' or the path of a weights file that exists. "
-            f"Received: weights={weights!r}"
+            f"Received: weights={quoted(weights)}"
         )
     return str(weights)

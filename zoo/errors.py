@@ -9,8 +9,10 @@ TensorFlow is loaded.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable
+from typing import Any
 
 
 class ZooError(Exception):
@@ -131,3 +133,67 @@ def hint_for(names: Iterable[str]) -> str:
     """`" Did you mean: a, b?"` for the given names, or `""` when there are none."""
     names = list(names)
     return f" Did you mean: {', '.join(names)}?" if names else ""
+
+
+def quoted(value: Any, limit: int = 80) -> str:
+    """A user's value as a message quotes it (its `repr`), cut to `limit` characters with "...".
+
+    Lists, mappings, long strings and huge integers are only walked as far as
+    the limit shows, so a value of millions of items makes neither a huge
+    message nor a long wait.
+
+    Args:
+        value: The value.
+        limit: Longest result.
+
+    Returns:
+        The quote, on one line.
+    """
+    parts: list[str] = []
+    _quote(value, parts, limit + 1)
+    return shorten("".join(parts), limit)
+
+
+def _quote(value: Any, parts: list[str], budget: int) -> int:
+    """Appends the start of `repr(value)` to `parts`; returns the budget left."""
+    if budget <= 0:
+        return 0
+    if isinstance(value, str | bytes):
+        text = repr(value[:budget])  # longer than the budget when cut, so it ends in "..."
+    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        text = f"<an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits>"
+    elif isinstance(value, list | tuple | set | frozenset | dict):
+        return _quote_items(value, parts, budget)
+    else:
+        text = repr(value)[:budget]
+    parts.append(text)
+    return budget - len(text)
+
+
+def _quote_items(value: Any, parts: list[str], budget: int) -> int:
+    """`_quote` for lists, tuples, sets and mappings."""
+    if isinstance(value, list):
+        brackets = "[]"
+    elif isinstance(value, tuple):
+        brackets = "()"
+    else:
+        brackets = "{}"
+    parts.append(brackets[0])
+    budget -= 1
+    items = value.items() if isinstance(value, dict) else value
+    for count, item in enumerate(items):
+        if budget <= 0:
+            return 0
+        if count:
+            parts.append(", ")
+            budget -= 2
+        if isinstance(value, dict):
+            budget = _quote(item[0], parts, budget)
+            parts.append(": ")
+            budget = _quote(item[1], parts, budget - 2)
+        else:
+            budget = _quote(item, parts, budget)
+    if isinstance(value, tuple) and len(value) == 1:
+        parts.append(",")
+    parts.append(brackets[1])
+    return budget - 1

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from recipes.config.schema import AUTO_LR, CACHE_MODES, SETTINGS
 from recipes.config.setting import Setting
-from zoo.errors import UsageError, shorten
+from zoo.errors import UsageError, quoted
 
 if TYPE_CHECKING:
     from recipes.config.run import RunConfig
@@ -55,16 +55,22 @@ def coerce(item: Setting, value: Any) -> Any:
         if isinstance(value, str):
             value = _number(value)
         if isinstance(value, int | float) and not isinstance(value, bool):
-            if math.isfinite(value):
-                return float(value)
-            raise UsageError(f"{item.name} must be a finite number. Received: {item.name}={value}")
+            try:
+                number = float(value)
+            except OverflowError:  # an integer of hundreds of digits: as unusable as inf
+                number = math.inf
+            if math.isfinite(number):
+                return number
+            raise UsageError(
+                f"{item.name} must be a finite number. Received: {item.name}={quoted(value)}"
+            )
     elif kind is str:
         if isinstance(value, str | int | float) and not isinstance(value, bool):
             return str(value)
     elif kind is dict and isinstance(value, dict):
         return dict(value)
     allowed = _kind_name(kind) + (f" or {AUTO_LR}" if item.auto else "")
-    raise UsageError(f"{item.name} must be {allowed}. Received: {item.name}={_shown(value)}")
+    raise UsageError(f"{item.name} must be {allowed}. Received: {item.name}={quoted(value)}")
 
 
 def check_value(item: Setting, value: Any) -> None:
@@ -81,13 +87,17 @@ def check_value(item: Setting, value: Any) -> None:
         hint = did_you_mean(str(value), item.choices, n=2, cutoff=0.6)
         raise UsageError(
             f"{item.name} must be one of {', '.join(item.choices)}.{hint} "
-            f"Received: {item.name}={_shown(value)}"
+            f"Received: {item.name}={quoted(value)}"
         )
     if item.kind in (int, float):
         if item.low is not None and (value <= item.low if item.low_open else value < item.low):
-            raise UsageError(f"{item.name} must be {_range(item)}. Received: {item.name}={value}")
+            raise UsageError(
+                f"{item.name} must be {_range(item)}. Received: {item.name}={quoted(value)}"
+            )
         if item.high is not None and (value >= item.high if item.high_open else value > item.high):
-            raise UsageError(f"{item.name} must be {_range(item)}. Received: {item.name}={value}")
+            raise UsageError(
+                f"{item.name} must be {_range(item)}. Received: {item.name}={quoted(value)}"
+            )
 
 
 def check_section(section: Any) -> None:
@@ -127,7 +137,7 @@ def check_cache(cache: str) -> None:
     if hint:
         raise UsageError(
             f"cache must be memory, none or a file path.{hint} (a file cache needs a path "
-            f"such as ./{text}/). Received: cache={_shown(text)}"
+            f"such as ./{text}/). Received: cache={quoted(text)}"
         )
 
 
@@ -138,7 +148,7 @@ def validate(config: RunConfig) -> None:
         UsageError: The first problem found.
     """
     if config.task not in ("train", "finetune"):
-        raise UsageError(f"task must be train or finetune. Received: task={config.task!r}")
+        raise UsageError(f"task must be train or finetune. Received: task={quoted(config.task)}")
     for section in config.sections():
         check_section(section)
     model, optim, finetune = config.model, config.optim, config.finetune
@@ -187,7 +197,7 @@ def parse_unfreeze(value: str) -> tuple[str, int]:
         return (unit, int(text)) if int(text) else ("none", 0)
     raise UsageError(
         "unfreeze must be all, none, a number of blocks (2) or of layers (30layers). "
-        f"Received: unfreeze={_shown(value)}"
+        f"Received: unfreeze={quoted(value)}"
     )
 
 
@@ -218,8 +228,3 @@ def _range(item: Setting) -> str:
     if low is not None:
         return f"above {low}" if item.low_open else f"at least {low}"
     return f"below {high}" if item.high_open else f"at most {high}"
-
-
-def _shown(value: Any) -> str:
-    """A value for a message, cut so that a huge value makes no huge message."""
-    return shorten(repr(value), 80)

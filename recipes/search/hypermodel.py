@@ -76,10 +76,27 @@ class TrialPlan:
                 config.data,
                 input_size=input_size,
                 channels=channels,
+                batch_size=self.largest_batch_size(config),
                 seed=config.run.seed,
                 classes=config.model.classes,
             )
         return self.sources[key]
+
+    def largest_batch_size(self, config: RunConfig) -> int:
+        """The largest batch size a trial may take: the memory cache is planned for it.
+
+        Args:
+            config: A trial's configuration (its batch size, when the space has none).
+
+        Returns:
+            The largest value of the space's `batch_size`, else the configuration's.
+        """
+        param = self.space.get("batch_size")
+        if param is None:
+            return config.optim.batch_size
+        if param.kind in ("fixed", "choice"):
+            return max(int(value) for value in param.values)
+        return int(param.high)
 
 
 def declare(hp: keras_tuner.HyperParameters, space: Space) -> dict[str, Any]:

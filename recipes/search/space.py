@@ -28,7 +28,7 @@ from recipes.config.check import check_value, coerce
 from recipes.config.files import read_yaml
 from recipes.config.schema import AUGMENT_PRESETS, SETTINGS
 from recipes.config.setting import Setting
-from zoo.errors import UsageError, closest, hint_for, shorten
+from zoo.errors import UsageError, closest, hint_for, quoted
 
 RATIO = "finetune_lr_ratio"
 """Phase 2's learning rate over phase 1's (`finetune_lr = lr * ratio`)."""
@@ -166,11 +166,13 @@ def parse_param(name: str, value: Any, mode: str = "train") -> Param:
         if not keys <= {"values"} or not isinstance(value["values"], list) or not value["values"]:
             raise UsageError(
                 f"Space parameter {name}: values must be a non-empty list, alone. "
-                f"Received: {name}={shorten(repr(value), 80)}"
+                f"Received: {name}={quoted(value)}"
             )
         values = tuple(_checked(setting, item, name) for item in value["values"])
-        if len(set(map(repr, values))) != len(values):
-            raise UsageError(f"Space parameter {name} lists a value twice. Received: {values}")
+        if len(set(map(_identity, values))) != len(values):
+            raise UsageError(
+                f"Space parameter {name} lists a value twice. Received: {quoted(list(values))}"
+            )
         return Param(name, "choice", values=values)
     return _range(name, setting, value)
 
@@ -181,32 +183,34 @@ def _range(name: str, setting: Setting, value: dict[str, Any]) -> Param:
     if unknown or not {"min", "max"} <= set(value):
         raise UsageError(
             f"Space parameter {name} is a range {{min, max}} (with log, step), a list "
-            f"{{values: [...]}} or one value. Received: {name}={shorten(repr(value), 80)}"
+            f"{{values: [...]}} or one value. Received: {name}={quoted(value)}"
         )
     kind = "int" if setting.kind is int or value.get("type") == "int" else "float"
     if setting.kind not in (int, float):
         raise UsageError(
             f"Space parameter {name} is not a number; give it as {{values: [...]}}. "
-            f"Received: {name}={shorten(repr(value), 80)}"
+            f"Received: {name}={quoted(value)}"
         )
     low = _checked(setting, value["min"], name)
     high = _checked(setting, value["max"], name)
     if low > high:
-        raise UsageError(f"Space parameter {name}: min > max. Received: min={low}, max={high}")
+        raise UsageError(
+            f"Space parameter {name}: min > max. Received: min={quoted(low)}, max={quoted(high)}"
+        )
     if low == high:
         raise UsageError(
             f"Space parameter {name}: the range is empty (min = max); give the value "
-            f"alone to fix it. Received: min={low}, max={high}"
+            f"alone to fix it. Received: min={quoted(low)}, max={quoted(high)}"
         )
     log = bool(value.get("log", False))
     if log and low <= 0:
         raise UsageError(
-            f"Space parameter {name}: a log range must stay above 0. Received: min={low}"
+            f"Space parameter {name}: a log range must stay above 0. Received: min={quoted(low)}"
         )
     step = value.get("step")
     if step is not None and (not isinstance(step, int | float) or step <= 0):
         raise UsageError(
-            f"Space parameter {name}: step must be a positive number. Received: {step}"
+            f"Space parameter {name}: step must be a positive number. Received: {quoted(step)}"
         )
     return Param(name, kind, float(low) if kind == "float" else int(low),
                  float(high) if kind == "float" else int(high), log=log, step=step)  # fmt: skip
@@ -222,7 +226,7 @@ def _setting(name: str, mode: str) -> Setting:
         )  # fmt: skip
     if name not in SETTINGS or name in ("output", "resume", "preset_source"):
         hint = hint_for(closest(name, [*searchable(), RATIO], n=3, cutoff=0.6))
-        raise UsageError(f"Unknown space parameter {shorten(repr(name), 80)}.{hint}")
+        raise UsageError(f"Unknown space parameter {quoted(name)}.{hint}")
     return SETTINGS[name]
 
 
@@ -240,6 +244,14 @@ def searchable() -> list[str]:
     return [name for name in SETTINGS if name not in ("output", "resume", "preset_source")]
 
 
+def _identity(value: Any) -> Any:
+    """What makes two values of a list the same (`1` and `True` are not)."""
+    try:
+        return repr(value)
+    except ValueError:  # an integer too long to write out
+        return (type(value), value)
+
+
 def _checked(setting: Setting, value: Any, name: str) -> Any:
     """A value coerced to the setting's type and checked against its range and choices."""
     try:
@@ -248,5 +260,5 @@ def _checked(setting: Setting, value: Any, name: str) -> Any:
     except UsageError as error:
         raise UsageError(f"Space parameter {name}: {error}") from None
     if isinstance(coerced, float) and not math.isfinite(coerced):
-        raise UsageError(f"Space parameter {name} must be finite. Received: {value}")
+        raise UsageError(f"Space parameter {name} must be finite. Received: {quoted(value)}")
     return coerced

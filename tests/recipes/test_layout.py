@@ -179,3 +179,13 @@ def test_remove_takes_only_run_directories(tmp_path):
         RunLayout(run.path).remove(expected=RunLayout.FINISHED)
     RunLayout(run.path).remove(expected=RunLayout.INTERRUPTED)
     assert not run.path.exists() and (tmp_path / "link").is_symlink()
+
+
+def test_config_yaml_with_an_alias_bomb_is_refused_unexpanded(tmp_path):
+    run = RunLayout.create(config(output=str(tmp_path / "r")), "x")
+    run.unlock()
+    levels = ["&a0 [1, 1]", *(f"&a{i} [*a{i - 1}, *a{i - 1}]" for i in range(1, 40))]
+    (run.path / RunLayout.CONFIG).write_text(f"fingerprint: abc\nbomb: [{', '.join(levels)}]\n")
+    with pytest.raises(UsageError, match="anchors and aliases"):
+        run.read_config()
+    assert run.status() == RunLayout.BROKEN

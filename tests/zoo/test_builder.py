@@ -85,3 +85,17 @@ def test_caffe_preprocessing_flips_to_bgr_and_subtracts_the_mean():
 def test_builtin_preprocessing_cannot_be_removed_from_efficientnet_v1():
     with pytest.raises(UsageError, match="always normalises"):
         zoo.build_model("efficientnet_b0", input_shape=(32, 32, 3), include_preprocessing=False)
+
+
+def test_huge_values_make_short_messages():
+    for kwargs in (
+        {"classifier_activation": "x" * 1_000_000},
+        {"weights": "x" * 1_000_000},
+        {"x" * 1_000_000: 1},
+        {"dropout": list(range(1_000_000))},
+        {"classes": -(10**5000)},
+        {"input_shape": (10**5000, 32, 3)},
+    ):
+        with pytest.raises(UsageError) as info:
+            zoo.build_model("alexnet", **kwargs)
+        assert len(str(info.value)) < 400, list(kwargs)

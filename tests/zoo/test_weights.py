@@ -180,6 +180,22 @@ def test_offline_and_not_cached_is_one_line_error(models_dir, monkeypatch):
     assert files_in(models_dir) == []  # No partial file, no staging folder left.
 
 
+def test_keras_download_lines_go_to_stderr(models_dir, tmp_path, monkeypatch, capsys):
+    entry = imagenet_table()[NAME]["notop"]
+    patch_entry(monkeypatch, NAME, "notop", url=UNREACHABLE + entry.file)
+    with pytest.raises(WeightsUnavailableError):
+        weights_lib.imagenet_weights_path(NAME, include_top=False)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"Downloading data from {UNREACHABLE}{entry.file}" in err
+    source = tmp_path / "served.h5"
+    source.write_bytes(b"weights from the server")
+    patch_entry(monkeypatch, NAME, "notop", url=source.as_uri(), hash=md5(source))
+    weights_lib.imagenet_weights_path(NAME, include_top=False)
+    out, err = capsys.readouterr()
+    assert out == "" and "Downloading data from" in err
+
+
 def test_build_never_falls_back_to_random_weights(models_dir, monkeypatch):
     entry = imagenet_table()[NAME]["notop"]
     patch_entry(monkeypatch, NAME, "notop", url=UNREACHABLE + entry.file)

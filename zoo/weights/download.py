@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sys
 import tempfile
 import urllib.error
 from typing import Any
@@ -90,8 +92,10 @@ def _download(name: str, variant: str, entry: WeightsFile, note: str = "") -> st
     """Downloads one file with `keras.utils.get_file` and moves it into the cache.
 
     The download lands in a staging folder inside the cache, so an interrupted
-    or corrupt download never takes the place of a file. Keras' own progress
-    and "Downloading data from" lines are its; the CLI keeps them off stdout.
+    or corrupt download never takes the place of a file. Keras prints its
+    "Downloading data from" line and progress bar on stdout; they go to stderr
+    here, so stdout keeps only a command's own output (one JSON document with
+    `--json`), even when the download fails.
     """
     import keras
 
@@ -100,13 +104,14 @@ def _download(name: str, variant: str, entry: WeightsFile, note: str = "") -> st
     staging = tempfile.mkdtemp(prefix=".download-", dir=models)
     try:
         try:
-            downloaded = keras.utils.get_file(
-                entry.file,
-                entry.url,
-                cache_subdir="models",
-                file_hash=entry.hash,
-                cache_dir=staging,
-            )
+            with contextlib.redirect_stdout(sys.stderr):
+                downloaded = keras.utils.get_file(
+                    entry.file,
+                    entry.url,
+                    cache_subdir="models",
+                    file_hash=entry.hash,
+                    cache_dir=staging,
+                )
         except KeyboardInterrupt:
             raise
         except Exception as error:  # noqa: BLE001  (urllib, socket and Keras' own errors)

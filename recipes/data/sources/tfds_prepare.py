@@ -8,8 +8,10 @@ host is tried first, for a few seconds.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import sys
 from typing import Any
 
 from recipes.config.files import quoted
@@ -123,7 +125,9 @@ def _prepare(builder: Any, name: str, tfds_dir: str | None, download: bool) -> N
     if not offline_ok and not _online():
         raise DataUnavailableError(f"{intro} and this machine is offline; prepare it with {how}.")
     try:
-        builder.download_and_prepare(download_config=tfds.download.DownloadConfig())
+        # tensorflow-datasets prints its "Downloading and preparing" lines on stdout.
+        with contextlib.redirect_stdout(sys.stderr):
+            builder.download_and_prepare(download_config=tfds.download.DownloadConfig())
     except ModuleNotFoundError as error:  # tfds 4.9.10 imports an undeclared importlib_resources
         raise ZooError(
             f"tensorflow-datasets needs the missing module {error.name} to prepare {name}; "

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from recipes.data.noise import quiet_loggers
+from recipes.data.noise import TFLITE_CHATTER, filtered_stderr, quiet_loggers
 from recipes.serving.export.signatures import IMAGES_SIGNATURE, probabilities_saved_model
 from recipes.serving.export.verify import max_diff
 from recipes.serving.trained import TrainedModel
@@ -52,11 +52,12 @@ def write_tflite(trained: TrainedModel, file: Path, images: Any, expected: Any) 
         except Exception as error:  # noqa: BLE001  (the converter raises many types)
             raise ZooError(f"TFLite could not convert the model: {first_line(error)}") from None
     file.write_bytes(content)
-    with warnings.catch_warnings():
+    # The interpreter announces its CPU delegate from C++ on stderr as it allocates.
+    with warnings.catch_warnings(), filtered_stderr(TFLITE_CHATTER):
         warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
         interpreter = tf.lite.Interpreter(model_content=content)
-    runner = interpreter.get_signature_runner(IMAGES_SIGNATURE)
-    output = runner(images=images.astype("float32"))["probabilities"]
+        runner = interpreter.get_signature_runner(IMAGES_SIGNATURE)
+        output = runner(images=images.astype("float32"))["probabilities"]
     return {
         "samples": len(images),
         "max_abs_diff": max_diff(output, expected),

@@ -75,3 +75,19 @@ def test_a_section_given_by_a_caller_is_checked():
 )
 def test_parse_unfreeze(text, parsed):
     assert parse_unfreeze(text) == parsed
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"epochs": -(10**5000)}, "epochs must be at least 1"),  # too long for str()
+        ({"lr": 10**400}, "lr must be a finite number"),  # no float holds it
+        ({"momentum": -(10**5000)}, "momentum must be"),
+        ({"dropout": list(range(1_000_000))}, "dropout must be a number"),
+        ({"unfreeze": "x" * 1_000_000}, "unfreeze must be"),
+    ],
+)
+def test_huge_values_make_short_messages(settings, message):
+    with pytest.raises(UsageError, match=message) as info:
+        resolve_config({"arch": "resnet18", **settings})
+    assert len(str(info.value)) < 400

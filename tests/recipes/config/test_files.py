@@ -122,3 +122,9 @@ def test_a_huge_value_makes_a_short_message(tmp_path):
     assert len(str(info.value)) < 400
     with pytest.raises(UnknownNameError):
         load_preset("../presets/modern")  # a name, not a path
+
+
+def test_quoted_is_the_one_of_zoo_errors():
+    from zoo import errors
+
+    assert quoted is errors.quoted

@@ -576,6 +576,15 @@ def test_tfds_not_prepared_says_how_to_prepare(tmp_path, monkeypatch):
         _load(_config(None, dataset="mnist", tfds_dir=empty))
 
 
+def test_tfds_preparation_reports_on_stderr(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(tfds_prepare, "_online", lambda *args: True)
+    builder = tfds_prepare.open_builder("zoo_test_colours", str(tmp_path), download=True)
+    assert builder.is_prepared()
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "zoo_test_colours" in err
+
+
 def test_tfds_unknown_name_suggests_close_ones(tmp_path):
     with pytest.raises(UnknownNameError, match="cifar10"):
         _load(_config(None, dataset="cifar10x", tfds_dir=str(tmp_path)))

@@ -74,3 +74,21 @@ def test_unknown_parameters_suggest_the_closest():
 def test_the_ratio_is_a_finetune_parameter():
     param = parse_param(RATIO, {"min": 1e-3, "max": 1e-1, "log": True}, "finetune")
     assert param.kind == "float" and param.log
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("epochs", {"values": [10**5000, 10**5000]}, "epochs"),
+        ("lr", {"min": 10**400, "max": 1}, "lr"),
+        ("batch_size", {"min": 10**5000, "max": 2}, "min > max"),
+        ("lr", {"min": 0.1, "max": 0.2, "step": "x" * 1_000_000}, "step must be"),
+        ("optimizer", {"values": ["adam"] * 1_000_000}, "lists a value twice"),
+        ("x" * 1_000_000, 1, "Unknown space parameter"),
+        ("lr", {"min": 0.1, "max": 0.2, "typo": list(range(1_000_000))}, "is a range"),
+    ],
+)
+def test_huge_values_make_short_messages(name, value, message):
+    with pytest.raises(UsageError, match=message) as info:
+        parse_param(name, value)
+    assert len(str(info.value)) < 400
