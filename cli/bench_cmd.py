@@ -10,6 +10,17 @@ from cli.completion import complete_architecture, complete_directory
 from cli.output import echo_json, info, json_option, stdout_to_stderr
 
 
+def _count_option(*declarations: str, low: int, default: int, help_text: str) -> Any:
+    """An integer option of at least `low`, its default shown in `--help`."""
+    return click.option(
+        *declarations,
+        type=click.IntRange(min=low),
+        default=default,
+        show_default=True,
+        help=help_text,
+    )
+
+
 @click.group("bench")
 def bench_group() -> None:
     """Measure throughput against the plain-Keras way (ratios, not absolute times)."""
@@ -23,13 +34,7 @@ def bench_group() -> None:
     shell_complete=complete_architecture,
     help="Architecture to train (see `zoo list`).",
 )
-@click.option(
-    "--image-size",
-    type=click.IntRange(min=16),
-    default=224,
-    show_default=True,
-    help="Square input side in pixels.",
-)
+@_count_option("--image-size", low=16, default=224, help_text="Square input side in pixels.")
 @click.option(
     "--classes",
     type=click.IntRange(2, 20),
@@ -37,22 +42,15 @@ def bench_group() -> None:
     show_default=True,
     help="Classes of the generated folder.",
 )
-@click.option(
-    "--images-per-class",
-    type=click.IntRange(min=4),
-    default=40,
-    show_default=True,
-    help="Images per class of the generated folder.",
+@_count_option(
+    "--images-per-class", low=4, default=40, help_text="Images per class of the generated folder."
 )
-@click.option(
-    "--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Batch size."
-)
-@click.option(
+@_count_option("--batch-size", low=1, default=32, help_text="Batch size.")
+@_count_option(
     "--epochs",
-    type=click.IntRange(min=2),
+    low=2,
     default=3,
-    show_default=True,
-    help="Epochs of each side; the first is left out of the steady-state rate.",
+    help_text="Epochs of each side; the first is left out of the steady-state rate.",
 )
 @click.option(
     "--data",
@@ -93,44 +91,23 @@ def bench_train_command(as_json: bool, **settings: object) -> None:
     type=click.Path(),
     shell_complete=complete_directory,
 )
-@click.option(
-    "--epochs",
-    type=click.IntRange(min=1),
-    default=3,
-    show_default=True,
-    help="Passes over the data per round.",
+@_count_option("--epochs", low=1, default=3, help_text="Passes over the data per round.")
+@_count_option(
+    "--image-size", low=8, default=160, help_text="Square side both pipelines resize to."
 )
-@click.option(
-    "--image-size",
-    type=click.IntRange(min=8),
-    default=160,
-    show_default=True,
-    help="Square side both pipelines resize to.",
+@_count_option("--batch-size", low=1, default=32, help_text="Batch size.")
+@_count_option(
+    "--rounds", low=1, default=3, help_text="Timed runs of each pipeline; the median is reported."
 )
-@click.option(
-    "--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Batch size."
-)
-@click.option(
-    "--rounds",
-    type=click.IntRange(min=1),
-    default=3,
-    show_default=True,
-    help="Timed runs of each pipeline; the median is reported.",
-)
-@click.option(
+@_count_option(
     "--images",
     "images_per_class",
-    type=click.IntRange(min=2),
+    low=2,
     default=300,
-    show_default=True,
-    help="Without DIR: images per class of the generated folder (10 classes).",
+    help_text="Without DIR: images per class of the generated folder (10 classes).",
 )
-@click.option(
-    "--source-size",
-    type=click.IntRange(min=8),
-    default=256,
-    show_default=True,
-    help="Without DIR: side of the generated JPEG files.",
+@_count_option(
+    "--source-size", low=8, default=256, help_text="Without DIR: side of the generated JPEG files."
 )
 @json_option
 def bench_data_command(

@@ -30,6 +30,17 @@ def _output_option(default: str) -> Callable[[Any], Any]:
     )
 
 
+def _data_option(help_text: str) -> Callable[[Any], Any]:
+    return click.option(
+        "--data",
+        "data_dir",
+        required=True,
+        type=click.Path(),
+        shell_complete=complete_directory,
+        help=help_text,
+    )
+
+
 def _layer_option(default: str) -> Callable[[Any], Any]:
     return click.option("--layer", help=f"{_LAYER_HELP} Default: {default}.")
 
@@ -185,14 +196,7 @@ def _print_check(name: str, check: dict[str, Any]) -> None:
 @click.command("neighbors", epilog=_MODEL_HELP)
 @click.argument("run", metavar="RUN", shell_complete=complete_run)
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE...", shell_complete=complete_file)
-@click.option(
-    "--data",
-    "data_dir",
-    required=True,
-    type=click.Path(),
-    shell_complete=complete_directory,
-    help="Folder of class sub-folders to search (the training data).",
-)
+@_data_option("Folder of class sub-folders to search (the training data).")
 @click.option(
     "--k", type=click.IntRange(min=1), default=5, show_default=True, help="Neighbours per image."
 )
@@ -221,14 +225,7 @@ def neighbors_command(
 
 @click.command("embed", epilog=_MODEL_HELP)
 @click.argument("run", metavar="RUN", shell_complete=complete_run)
-@click.option(
-    "--data",
-    "data_dir",
-    required=True,
-    type=click.Path(),
-    shell_complete=complete_directory,
-    help="Folder of class sub-folders.",
-)
+@_data_option("Folder of class sub-folders.")
 @click.option(
     "--method",
     type=click.Choice(["pca", "tsne"]),
