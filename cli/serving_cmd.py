@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from cli.completion import complete_directory, complete_file, complete_run
 from cli.options import SectionedCommand, schema_options
 from cli.output import echo_json, info, json_option, stdout_to_stderr
 from recipes.config.schema import DEFAULT_MAX_PIXELS
@@ -15,7 +16,7 @@ _MODEL_HELP = "RUN is a run directory written by `zoo train`/`zoo finetune`, or 
 
 
 @click.command("evaluate", epilog=_MODEL_HELP, cls=SectionedCommand)
-@click.argument("run", metavar="RUN")
+@click.argument("run", metavar="RUN", shell_complete=complete_run)
 @schema_options("evaluate")
 @click.option(
     "--split",
@@ -32,7 +33,11 @@ _MODEL_HELP = "RUN is a run directory written by `zoo train`/`zoo finetune`, or 
     help="Test-time augmentation: mirror-image averaging, or AlexNet's 10 crops.",
 )
 @click.option(
-    "--output", "output_dir", type=click.Path(), help="Report folder (default: the run directory)."
+    "--output",
+    "output_dir",
+    type=click.Path(),
+    shell_complete=complete_directory,
+    help="Report folder (default: the run directory).",
 )
 @json_option
 def evaluate_command(
@@ -74,7 +79,9 @@ def _print_evaluation(report: dict[str, Any]) -> None:
     tta = "" if report["tta"] == "none" else f", TTA {report['tta']}"
     click.echo(f"{report['model']} on {report['data']} ({report['split']}{tta})")
     click.echo(f"images     {report['images']}")
-    click.echo(f"loss       {report['loss']:.4f}")
+    smoothing = report.get("label_smoothing") or 0.0
+    note = f"; metrics.json's *_loss includes label smoothing {smoothing:g}" if smoothing else ""
+    click.echo(f"loss       {report['loss']:.4f}  (plain cross-entropy{note})")
     click.echo(f"top-1      {report['accuracy']:.2%}")
     if "top5_accuracy" in report:
         click.echo(f"top-5      {report['top5_accuracy']:.2%}")
@@ -99,8 +106,8 @@ def _print_evaluation(report: dict[str, Any]) -> None:
 
 
 @click.command("predict", epilog=_MODEL_HELP)
-@click.argument("run", metavar="RUN")
-@click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
+@click.argument("run", metavar="RUN", shell_complete=complete_run)
+@click.argument("images", nargs=-1, required=True, metavar="IMAGE...", shell_complete=complete_file)
 @click.option(
     "--top-k",
     type=click.IntRange(min=1),
@@ -108,7 +115,13 @@ def _print_evaluation(report: dict[str, Any]) -> None:
     show_default=True,
     help="Classes listed per image.",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="Images per batch.",
+)
 @json_option
 def predict_command(
     run: str, images: tuple[str, ...], top_k: int, batch_size: int, as_json: bool
@@ -134,7 +147,7 @@ def predict_command(
 
 
 @click.command("export", epilog=_MODEL_HELP)
-@click.argument("run", metavar="RUN")
+@click.argument("run", metavar="RUN", shell_complete=complete_run)
 @click.option(
     "--output",
     "--out",
@@ -222,9 +235,28 @@ def export_command(
             click.echo(f"  {kind}: {path}")
 
 
+def _limit_option(name: str, default: int, text: str) -> Any:
+    """A positive integer limit of `zoo serve`; requests beyond it get 413."""
+    return click.option(
+        name,
+        type=click.IntRange(min=1),
+        default=default,
+        show_default=True,
+        help=f"{text} (413 beyond).",
+    )
+
+
 @click.command("serve")
-@click.argument("model_dir", metavar="saved_models/NAME", type=click.Path())
-@click.option("--port", type=click.IntRange(0, 65535), default=8501, show_default=True)
+@click.argument(
+    "model_dir", metavar="saved_models/NAME", type=click.Path(), shell_complete=complete_directory
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8501,
+    show_default=True,
+    help="Port to listen on (0: any free one).",
+)
 @click.option(
     "--host",
     default="127.0.0.1",
@@ -239,20 +271,12 @@ def export_command(
     show_default=True,
     help="Largest request body, in MiB (413 beyond).",
 )
-@click.option(
-    "--max-instances",
-    type=click.IntRange(min=1),
-    default=ServeLimits.max_instances,
-    show_default=True,
-    help="Most instances in one request (413 beyond).",
-)
-@click.option(
+@_limit_option("--max-instances", ServeLimits.max_instances, "Most instances in one request")
+@_limit_option(
     "--max-request-pixels",
-    type=click.IntRange(min=1),
-    default=ServeLimits.max_request_pixels,
-    show_default=True,
-    help="Most pixels the images of one request may hold together (413 beyond); each image is "
-    "also held to its export's --max-pixels (400 beyond).",
+    ServeLimits.max_request_pixels,
+    "Most pixels the images of one request may hold together, as their headers say; each "
+    "image is also held to its export's --max-pixels (400 beyond)",
 )
 @click.option(
     "--request-timeout",

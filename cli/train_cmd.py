@@ -130,13 +130,23 @@ def _run(task: str, flags: dict[str, Any], config_file: str | None, as_json: boo
     if as_json:
         echo_json(result.to_dict())
         return
-    metrics = ", ".join(f"{key}={value:.4g}" for key, value in result.metrics.items())
     click.echo(f"run: {result.run_dir}")
     click.echo(
         f"{_count(result.epochs, 'epoch')} in {result.seconds:.1f} s, precision "
-        f"{result.precision}, {_count(result.replicas, 'replica')} ({result.strategy} "
-        f"strategy); {metrics}"
+        f"{result.precision}, {_count(result.replicas, 'device')} ({result.strategy} strategy)"
     )
+    click.echo(_metrics_line(result.metrics, config.optim.label_smoothing))
+
+
+def _metrics_line(metrics: dict[str, float], label_smoothing: float) -> str:
+    """The final scores, and which loss is which when label smoothing makes them differ."""
+    line = "scores: " + ", ".join(f"{key}={value:.4g}" for key, value in metrics.items())
+    if label_smoothing and any(key.endswith("_cross_entropy") for key in metrics):
+        line += (
+            f" (*_loss: the training objective, with label smoothing {label_smoothing:g}; "
+            "*_cross_entropy: plain cross-entropy, the loss zoo evaluate reports)"
+        )
+    return line
 
 
 def _count(number: int, noun: str) -> str:

@@ -33,6 +33,9 @@ from zoo.errors import UsageError, closest, hint_for, shorten
 
 # Settings that say where and how a run is carried out, not what it computes.
 _NOT_FINGERPRINTED = frozenset({"output", "resume", "preset_source", "keep_checkpoints"})
+# Settings newer than some runs, with the value those runs had: left out of the fingerprint
+# at that value, so that the runs still resume.
+_ADDED_LATER = {"deterministic": False}
 # Names an older config.yaml may use for a setting.
 _RENAMED = {"tfds_data_dir": "tfds_dir"}
 
@@ -85,7 +88,12 @@ class RunConfig:
 
     def fingerprint(self) -> str:
         """A short hash of everything that defines what the run computes."""
-        defining = {k: v for k, v in self.flat().items() if k not in _NOT_FINGERPRINTED}
+        defining = {
+            key: value
+            for key, value in self.flat().items()
+            if key not in _NOT_FINGERPRINTED
+            and not (key in _ADDED_LATER and value == _ADDED_LATER[key])
+        }
         encoded = json.dumps(defining, sort_keys=True, default=str).encode()
         return hashlib.sha256(encoded).hexdigest()[:16]
 

@@ -270,7 +270,17 @@ class RunSettings:
         choices=KEEP_CHECKPOINTS,
         commands=(TRAIN, FINETUNE),
     )
-    seed: int = setting(0, "Seed of the split, shuffle, augmentation and initial weights.", low=0)
+    seed: int = setting(
+        0,
+        "Seed of the split, shuffle, augmentation and initial weights (reruns can still "
+        "differ: see --deterministic).",
+        low=0,
+    )
+    deterministic: bool = setting(
+        False,
+        "Bit-identical reruns on the same machine: deterministic TensorFlow ops and "
+        "augmentation drawn in batch order (slower).",
+    )
     preset: str | None = setting(
         None,
         "A recipe from the presets (alexnet, resnet, modern, ...).",

@@ -18,6 +18,12 @@ applied to the training split only.
 the image size; `contrast` is the Keras `RandomContrast` factor; `mixup` is the
 Beta distribution's alpha and `cutmix` the CutMix factor (0 turns either off).
 With both MixUp and CutMix on, each batch gets one of them, chosen at random.
+
+Every random choice has its own stream, seeded from the run's seed. The layers
+keep their generator's state in a variable, so a parallel `tf.data` map hands
+the draws to the batches in the order its threads run; with `--deterministic`
+TensorFlow runs this map serially and each batch gets the same draws in every
+run (`recipes.training.seeding`).
 """
 
 from __future__ import annotations
@@ -106,6 +112,11 @@ def resolve_policy(settings: AugmentSettings | None = None) -> AugmentPolicy:
     return dataclasses.replace(PRESETS[settings.augment], **changes)
 
 
+def _stream(seed: int | None, offset: int) -> int | None:
+    """The seed of one random choice: each has its own stream, so no two draw alike."""
+    return None if seed is None else seed + offset
+
+
 def build_layers(policy: AugmentPolicy, seed: int | None = None) -> list[Any]:
     """The Keras preprocessing layers of a policy, except MixUp and CutMix.
 
@@ -118,28 +129,29 @@ def build_layers(policy: AugmentPolicy, seed: int | None = None) -> list[Any]:
     """
     import keras
 
-    def layer_seed(offset: int) -> int | None:
-        return None if seed is None else seed + offset
-
     layers: list[Any] = []
     if policy.flip:
-        layers.append(keras.layers.RandomFlip("horizontal", seed=layer_seed(1)))
+        layers.append(keras.layers.RandomFlip("horizontal", seed=_stream(seed, 1)))
     if policy.rotation:
-        layers.append(keras.layers.RandomRotation(policy.rotation, seed=layer_seed(2)))
+        layers.append(keras.layers.RandomRotation(policy.rotation, seed=_stream(seed, 2)))
     if policy.translation:
         layers.append(
             keras.layers.RandomTranslation(
-                policy.translation, policy.translation, seed=layer_seed(3)
+                policy.translation, policy.translation, seed=_stream(seed, 3)
             )
         )
     if policy.zoom:
-        layers.append(keras.layers.RandomZoom(policy.zoom, policy.zoom, seed=layer_seed(4)))
+        layers.append(keras.layers.RandomZoom(policy.zoom, policy.zoom, seed=_stream(seed, 4)))
     if policy.contrast:
         layers.append(
-            keras.layers.RandomContrast(policy.contrast, value_range=(0, 255), seed=layer_seed(5))
+            keras.layers.RandomContrast(
+                policy.contrast, value_range=(0, 255), seed=_stream(seed, 5)
+            )
         )
     if policy.randaugment:
-        layers.append(keras.layers.RandAugment(value_range=(0, 255), num_ops=2, seed=layer_seed(6)))
+        layers.append(
+            keras.layers.RandAugment(value_range=(0, 255), num_ops=2, seed=_stream(seed, 6))
+        )
     return layers
 
 
@@ -162,9 +174,11 @@ def build_augmenter(
     import tensorflow as tf
 
     layers = build_layers(policy, seed)
-    mixup = keras.layers.MixUp(alpha=policy.mixup, seed=seed) if policy.mixup else None
-    cutmix = keras.layers.CutMix(factor=policy.cutmix, seed=seed) if policy.cutmix else None
-    switch = tf.random.Generator.from_seed(seed) if seed is not None else None
+    mixup = keras.layers.MixUp(alpha=policy.mixup, seed=_stream(seed, 7)) if policy.mixup else None
+    cutmix = (
+        keras.layers.CutMix(factor=policy.cutmix, seed=_stream(seed, 8)) if policy.cutmix else None
+    )
+    switch = tf.random.Generator.from_seed(_stream(seed, 9)) if seed is not None else None
 
     def mix(data: dict[str, Any]) -> dict[str, Any]:
         if mixup is not None and cutmix is not None:

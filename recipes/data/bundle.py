@@ -8,6 +8,7 @@ test pipelines, the same way for every source.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,9 @@ class SourceData:
         cache_note: Why `cache` is not the one asked for (empty when it is).
         input_size: `(height, width)` of the images.
         channels: Their channels.
+        source_size: `(height, width)` of the source's images before they are
+            resized to `input_size` (a folder's median, a dataset's declared
+            size); `None` when unknown or drawn at `input_size` (the built-in set).
     """
 
     splits: dict[str, Split]
@@ -50,6 +54,19 @@ class SourceData:
     cache_note: str = ""
     input_size: tuple[int, int] = (224, 224)
     channels: int = 3
+    source_size: tuple[int, int] | None = None
+
+
+def median_size(sizes: Iterable[tuple[int, int] | None]) -> tuple[int, int] | None:
+    """The median `(height, width)` of some images (`None` entries unknown), or `None`."""
+    known = [size for size in sizes if size is not None]
+    if not known:
+        return None
+    middle = len(known) // 2
+    return (
+        sorted(height for height, _ in known)[middle],
+        sorted(width for _, width in known)[middle],
+    )
 
 
 @dataclass
@@ -79,6 +96,8 @@ class DataBundle:
         dropped_classes: Empty classes left out.
         cache: The cache used.
         cache_note: Why `cache` is not the one asked for (empty when it is).
+        source_size: `(height, width)` of the source's images before resizing,
+            when known (see `SourceData`).
     """
 
     train: Any
@@ -97,6 +116,7 @@ class DataBundle:
     dropped_classes: list[str] = field(default_factory=list)
     cache: str = "memory"
     cache_note: str = ""
+    source_size: tuple[int, int] | None = None
 
     @property
     def num_classes(self) -> int:
@@ -178,4 +198,5 @@ def make_bundle(
         dropped_classes=found.dropped_classes,
         cache=found.cache,
         cache_note=found.cache_note,
+        source_size=found.source_size,
     )

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from recipes.config.files import quoted
 from recipes.config.schema import DEFAULT_MAX_PIXELS
 from recipes.data import files as file_checks
+from recipes.data.bundle import median_size
 from recipes.data.cache import filling, folder_cache_file
 from recipes.data.decode import decode_and_resize, uint8_decoder
 from recipes.data.headers import read_header
@@ -137,6 +138,11 @@ class Checked:
     ignored: list[dict[str, str]]
     converted: list[dict[str, str]]
     cached: Any = None  # dataset of (index, image uint8) over the usable files, or None
+    headers: dict[int, tuple[int, int]] = field(default_factory=dict)  # (height, width) read
+
+    def source_size(self) -> tuple[int, int] | None:
+        """The usable images' median `(height, width)` before resizing, when known."""
+        return median_size(self.sizes[index] or self.headers.get(index) for index in self.sizes)
 
     def good_by_class(self) -> dict[tuple[str, str], list[int]]:
         """The usable files' indices by `(split, class)`, in order."""
@@ -190,6 +196,8 @@ def check_files(
         check = file_checks.quick_check(path, max_pixels)
         if check.status == "ok":
             to_decode.append(index)
+            if check.width and check.height:
+                checked.headers[index] = (check.height, check.width)
         elif check.status == "ignored":
             checked.ignored.append({"path": path, "reason": check.reason})
         elif check.status == "bad":

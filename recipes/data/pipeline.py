@@ -81,7 +81,9 @@ def batches(
     if split.count is not None:
         steps = math.ceil(split.count / batch_size)
         data = data.apply(tf.data.experimental.assert_cardinality(steps))
-    return data.prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.deterministic = True  # batches in order, whatever the parallel calls' timing
+    return data.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
 def select(cached: Any, indices: list[int], usable: int) -> Any:

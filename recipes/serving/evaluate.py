@@ -1,8 +1,13 @@
 """Honest measurement of a trained model on a data split.
 
-`evaluate` reports loss, top-1 and (with more than 5 classes) top-5 accuracy,
-per-class precision, recall and F1, and the confusion matrix, optionally with
-test-time augmentation:
+`evaluate` reports the loss, top-1 and (with more than 5 classes) top-5
+accuracy, per-class precision, recall and F1, and the confusion matrix,
+optionally with test-time augmentation. The loss is the plain cross-entropy,
+whatever the run trained with: a run's `metrics.json` holds both its training
+objective (`test_loss`, with the run's label smoothing) and the plain
+`test_cross_entropy`, which matches this loss on the same split.
+
+Test-time augmentation:
 
 - `flip`: the average of the probabilities for the image and its mirror image.
 - `crops`: AlexNet's ten-crop evaluation (Krizhevsky et al., 2012, Sec. 4.1):
@@ -71,7 +76,10 @@ def evaluate(
             the model file's folder).
 
     Returns:
-        `model`, `data`, `split`, `tta`, `images`, `loss`, `accuracy`,
+        `model`, `data`, `split`, `tta`, `images`, `loss` (plain
+        cross-entropy), `loss_kind` (`cross-entropy`), `label_smoothing` (the
+        run's, which its training loss and `metrics.json`'s `*_loss` include
+        and `loss` does not; 0 for a bare model), `accuracy`,
         `top5_accuracy` (more than 5 classes only), `per_class` (class ->
         `precision`, `recall`, `f1`, `support`), `macro_avg`,
         `confusion_matrix` (rows: true class, columns: predicted),
@@ -138,6 +146,8 @@ def evaluate(
         "split": split,
         "tta": tta,
         **report,
+        "loss_kind": "cross-entropy",
+        "label_smoothing": _label_smoothing(trained),
         "bad": list(data.bad),
     }
     report["files"] = write_report(report, trained, split, tta, output_dir, worst)
@@ -196,6 +206,13 @@ def _load_split(
         shuffle=False,
     )
     return bundle, attribute, bundle.source
+
+
+def _label_smoothing(trained: TrainedModel) -> float:
+    """The label smoothing the run trained with (0 for a bare model file)."""
+    if trained.run_dir is None:
+        return 0.0
+    return float(RunLayout(trained.run_dir).config().optim.label_smoothing)
 
 
 def _trained_on(folder: Path, config: Any) -> bool:

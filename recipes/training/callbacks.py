@@ -122,6 +122,30 @@ class EpochLine(keras.callbacks.Callback):
         )
 
 
+class PhaseProgbar(keras.callbacks.ProgbarLogger):
+    """Keras' progress bar on a terminal, its epoch line naming the phase: `Epoch 3/5 (finetune)`.
+
+    Args:
+        phase: Name of the training phase.
+        total: The run's epoch count (default: the end of this `fit`).
+    """
+
+    def __init__(self, phase: str, total: int | None = None) -> None:
+        super().__init__()
+        self.phase = phase
+        self.total = total
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.verbose:
+            total = self.total or self.epochs
+            print(f"Epoch {epoch + 1}/{total} ({self.phase})", file=sys.stdout, flush=True)
+        epochs, self.epochs = self.epochs, 1  # Keras' own line, without the phase, is left out
+        try:
+            super().on_epoch_begin(epoch, logs)
+        finally:
+            self.epochs = epochs
+
+
 class RunRecorder(keras.callbacks.Callback):
     """Saves `last.keras`, `best.keras`, `history.csv` and `state.json` after each epoch.
 

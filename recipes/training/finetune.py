@@ -36,6 +36,7 @@ from recipes.training.fit import (
     steps_per_epoch,
 )
 from recipes.training.runner import Phase, Prepared, execute
+from recipes.training.seeding import seed_run
 from zoo.batchnorm import fuse_batch_norm
 from zoo.errors import UnknownNameError, UsageError
 
@@ -215,7 +216,7 @@ def prepare_finetune(
         UsageError: Bad configuration, base or data (e.g. a class-count mismatch).
         WeightsUnavailableError: ImageNet weights cannot be had offline.
     """
-    keras.utils.set_random_seed(config.run.seed)
+    seed_run(config.run)
     setup = setup_devices(config.devices)
     with setup.strategy.scope():
         base = load_base(config, config.model.image_size)

@@ -24,6 +24,7 @@ from recipes.layout import RunLayout
 from recipes.training.callbacks import (
     EpochLine,
     LinearWarmup,
+    PhaseProgbar,
     ResumableEarlyStopping,
     ResumablePlateau,
     RunRecorder,
@@ -59,6 +60,9 @@ class RunResult:
         """The result as plain data."""
         return dict(self.__dict__)
 
+
+CROSS_ENTROPY = "cross_entropy"
+"""The plain cross-entropy's metric (`loss`, the training objective, adds label smoothing)."""
 
 DataSource = Callable[[RunConfig, tuple[int, int], int], SourceData]
 """Gives a run's source images at an input size and channels (a search's cache of them)."""
@@ -192,7 +196,9 @@ def compile_model(
     """Compiles with the configured optimizer, schedule, loss and metrics.
 
     Labels are one-hot (MixUp and CutMix make soft labels), so the loss is
-    categorical cross-entropy with optional label smoothing.
+    categorical cross-entropy with optional label smoothing. With label
+    smoothing, the plain cross-entropy is tracked as the metric
+    `cross_entropy` too: the loss `zoo evaluate` reports.
 
     Args:
         model: The model, built under the strategy's scope.
@@ -211,6 +217,8 @@ def compile_model(
     metrics: list[Any] = [keras.metrics.CategoricalAccuracy(name="accuracy")]
     if classes > 5:
         metrics.append(keras.metrics.TopKCategoricalAccuracy(k=5, name="top5_accuracy"))
+    if optim.label_smoothing:
+        metrics.append(keras.metrics.CategoricalCrossentropy(name=CROSS_ENTROPY))
     model.compile(
         optimizer=optimizer,
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=optim.label_smoothing),
@@ -233,6 +241,7 @@ def fit_phase(
     warmup: LinearWarmup | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     checkpoints: bool = True,
+    run_epochs: int | None = None,
 ) -> None:
     """Trains from `initial_epoch` up to `epochs` (a global epoch count).
 
@@ -248,6 +257,8 @@ def fit_phase(
         callbacks: More callbacks, run before the run's own recorder.
         checkpoints: Whether `last.keras` and `best.keras` are written (`best.keras`
             only when `config.run.keep_checkpoints` keeps it).
+        run_epochs: The whole run's epoch count, which the progress report
+            counts to (default: `epochs`).
 
     Raises:
         TrainingDiverged: The loss became NaN; names the last good checkpoint.
@@ -276,12 +287,13 @@ def fit_phase(
         )
     nan_guard = StopOnNaN()
     interactive = sys.stdout.isatty()
+    total = run_epochs or epochs
     every: list[keras.callbacks.Callback] = [
         nan_guard,
         *([warmup] if warmup else []),
         *resumable.values(),
         keras.callbacks.TensorBoard(log_dir=str(run.file(RunLayout.LOGS)), write_graph=False),
-        *([] if interactive else [EpochLine(epochs, phase)]),
+        PhaseProgbar(phase, total) if interactive else EpochLine(total, phase),
         *callbacks,
         # Last: the checkpoint and state.json see what the others did this epoch.
         RunRecorder(
@@ -343,6 +355,8 @@ def finish_run(
 ) -> RunResult:
     """Evaluates the final model, writes `metrics.json`, `curves.png` and `model.keras`.
 
+    Per split, `metrics.json` holds `SPLIT_loss` (the training objective, label
+    smoothing included) and `SPLIT_cross_entropy` (what `zoo evaluate` reports).
     Then the checkpoints the run was not asked to keep are removed: the run
     is finished, so `--resume` no longer needs `last.keras`.
 
@@ -365,6 +379,7 @@ def finish_run(
         if dataset is None:
             continue
         scores = model.evaluate(dataset, verbose=0, return_dict=True)
+        scores.setdefault(CROSS_ENTROPY, scores["loss"])  # no label smoothing: the same
         metrics.update({f"{split}_{name}": float(value) for name, value in scores.items()})
     metrics.update(facts or {})
     run.write_json(RunLayout.METRICS, metrics)

@@ -9,6 +9,7 @@ runs over the epochs keras-tuner asks for, with its callbacks added.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -144,6 +145,8 @@ def execute(
         )
     finally:
         run.unlock()
+        if not prepared.setup.is_chief:  # a worker's scratch copy: only the chief's run stays
+            shutil.rmtree(run.path, ignore_errors=True)
 
 
 def babysitting_facts(
@@ -250,5 +253,6 @@ def run_phases(
                 warmup=warmup,
                 callbacks=callbacks,
                 checkpoints=checkpoints,
+                run_epochs=prepared.epochs,
             )
         begin = phase.end

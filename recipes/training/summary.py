@@ -4,12 +4,17 @@ Forgetting `--data` trains on the built-in set; a preset or file may set a
 rate the user did not expect. The summary says, before any time is spent:
 the data (loudly when it is the built-in set), images per split, the input
 size and where it came from, the model and its size, the preset, and the
-settings that matter most.
+settings that matter most. When the images are scaled up to the input size
+(AlexNet's 227 px from 32-px images: each epoch costs 50 times the pixels,
+for no new detail), a NOTE says from what size to what size, and why.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import zoo
+from zoo.errors import ZooError
 
 
 def run_summary(prepared: Any) -> list[str]:
@@ -19,7 +24,7 @@ def run_summary(prepared: Any) -> list[str]:
         prepared: A `recipes.training.runner.Prepared` run.
 
     Returns:
-        Four or five lines, without trailing newlines.
+        Four to six lines, without trailing newlines.
     """
     config, data = prepared.config, prepared.data
     lines = []
@@ -37,18 +42,21 @@ def run_summary(prepared: Any) -> list[str]:
     lines.append(
         f"images: {splits}; {data.num_classes} classes; input {height}x{width} px ({origin})"
     )
+    upscaled = upscale_note(prepared)
+    if upscaled:
+        lines.append(upscaled)
     preset = config.run.preset or "none"
     lines.append(
         f"model: {prepared.name}, {prepared.model.count_params():,} parameters; preset {preset}"
     )
     optim = config.optim
     schedule = optim.schedule + (
-        f" after {optim.warmup_epochs} warm-up epoch(s)" if optim.warmup_epochs else ""
+        f" after {_count(optim.warmup_epochs, 'warm-up epoch')}" if optim.warmup_epochs else ""
     )
     epochs = (
-        f"{config.finetune.head_epochs} head + {optim.epochs} fine-tune epochs"
+        f"{config.finetune.head_epochs} head + {_count(optim.epochs, 'fine-tune epoch')}"
         if config.task == "finetune"
-        else f"{optim.epochs} epochs"
+        else _count(optim.epochs, "epoch")
     )
     lines.append(
         f"training: {optim.optimizer} lr {optim.lr:.3g} ({schedule}), batch {optim.batch_size}, "
@@ -56,3 +64,61 @@ def run_summary(prepared: Any) -> list[str]:
         f"precision {prepared.setup.precision}"
     )
     return lines
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+def upscale_note(prepared: Any) -> str | None:
+    """A NOTE when the images are scaled up to the model's input size, else `None`.
+
+    It says from what size to what size, and why: `--image-size`, or the
+    architecture's (or base's) default input size, with its minimum when the
+    source images are below it.
+
+    Args:
+        prepared: A `recipes.training.runner.Prepared` run.
+
+    Returns:
+        The note, or `None` when the images keep their size or shrink, or
+        their size is unknown (the built-in set is drawn at the input size).
+    """
+    config, data = prepared.config, prepared.data
+    if data.source_size is None:
+        return None
+    source_height, source_width = data.source_size
+    height, width = data.input_size
+    if height <= source_height and width <= source_width:
+        return None
+    factor = (height * width) / max(source_height * source_width, 1)
+    start = (
+        f"NOTE: the images ({source_height}x{source_width} px"
+        + (", the median" if data.layout in ("classes", "splits") else "")
+        + f") are scaled up to {height}x{width} px"
+    )
+    cost = f"{factor:.0f}x the pixels" if factor >= 10 else f"{factor:.2g}x the pixels"
+    if config.model.image_size:
+        return f"{start} (--image-size): {cost} per image, and no new detail."
+    spec = _spec(prepared.name)
+    if spec is None:
+        return f"{start}, the base's input size: {cost} per image, and no new detail."
+    smallest = max(spec.min_size, min(source_height, source_width))
+    if smallest >= min(height, width):
+        why = f"{spec.name}'s default input size, also the smallest it takes"
+        advice = ""
+    elif spec.min_size > min(source_height, source_width):
+        why = f"{spec.name}'s default input size (it takes {spec.min_size} px at least)"
+        advice = f"; --image-size {smallest} is the least work"
+    else:
+        why = f"{spec.name}'s default input size"
+        advice = f"; --image-size {smallest} trains at the images' own size"
+    return f"{start}, {why}: {cost} per image, and no new detail{advice}."
+
+
+def _spec(name: str) -> Any:
+    """The registered architecture of that name, or `None` (a base loaded from a file)."""
+    try:
+        return zoo.get_spec(name)
+    except ZooError:
+        return None

@@ -20,6 +20,7 @@ from recipes.training.fit import (
     steps_per_epoch,
 )
 from recipes.training.runner import Phase, Prepared, execute
+from recipes.training.seeding import seed_run
 from zoo.builder import architecture_options, resolve_input_shape
 from zoo.errors import UsageError
 
@@ -91,7 +92,7 @@ def prepare_train(
     Raises:
         UsageError: Bad configuration or data.
     """
-    keras.utils.set_random_seed(config.run.seed)
+    seed_run(config.run)
     spec = zoo.get_spec(config.model.arch)
     image_size = config.model.image_size or spec.default_size
     resolve_input_shape(spec, (image_size, image_size, spec.channels))

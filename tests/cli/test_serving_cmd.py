@@ -1,6 +1,8 @@
 """`zoo evaluate`, `predict`, `export` and `serve` on a run trained by the real recipe."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -111,9 +113,25 @@ def test_evaluate_text(run_dir, tmp_path):
     result = invoke("evaluate", run_dir, "--data", data, "--tta", "flip", "--output", tmp_path)
     assert result.exit_code == 0, result.output
     assert "top-1" in result.stdout and "macro avg" in result.stdout
+    loss = next(line for line in result.stdout.splitlines() if line.startswith("loss "))
+    assert loss.endswith(
+        "(plain cross-entropy; metrics.json's *_loss includes label smoothing 0.1)"
+    )
 
 
 def test_evaluate_mismatched_class_names(run_dir, tmp_path):
     data = image_folder(tmp_path / "data", ["circle", "square", "purple"])
     result = invoke("evaluate", run_dir, "--data", data)
     assert_one_line_error(result, 2, "do not match the model's")
+
+
+@pytest.mark.slow
+def test_tflite_export_keeps_the_interpreter_s_notice_off_stderr(run_dir, tmp_path):
+    # A fresh process: the interpreter announces its CPU delegate once per process.
+    command = [sys.executable, "-m", "cli.main", "export", str(run_dir), "--out", str(tmp_path)]
+    out = subprocess.run(
+        [*command, "--format", "tflite", "--json"], capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["checks"]["tflite"]["max_abs_diff"] < 1e-4
+    assert "XNNPACK" not in out.stderr and "TensorFlow Lite" not in out.stderr

@@ -147,6 +147,18 @@ def test_data_flags_reach_the_run_and_skipped_files_come_first(tmp_path):
     assert len(skipped) == 1 and "broken.jpg" in lines[skipped[0]]
     assert [lines[i].split(" (")[0] for i in epochs] == ["epoch 1/1"]
     assert skipped[0] < epochs[0]
+    # The closing lines in plain words; which loss is which under label smoothing.
+    done, scores = result.stdout.splitlines()[-2:]
+    assert done.startswith("1 epoch in ") and done.endswith(
+        ", precision fp32, 1 device (default strategy)"
+    )
+    assert scores.startswith("scores: val_accuracy=") and "val_cross_entropy=" in scores
+    assert scores.endswith(
+        "(*_loss: the training objective, with label smoothing 0.1; *_cross_entropy: plain "
+        "cross-entropy, the loss zoo evaluate reports)"
+    )
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert {"val_loss", "val_cross_entropy", "val_accuracy"} <= metrics.keys()
 
 
 def test_dry_run_prints_each_value_with_its_origin_and_trains_nothing(tmp_path):

@@ -105,6 +105,7 @@ def load_folder(
         dropped_classes=sorted(dropped),
         cache=cache,
         cache_note=cache_note,
+        source_size=checked.source_size(),
     )
 
 

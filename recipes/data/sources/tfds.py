@@ -121,7 +121,16 @@ def load_tfds(
         bad=bad,
         cache=cache,
         cache_note=cache_note,
+        source_size=_declared_size(info.features[image_key]),
     )
+
+
+def _declared_size(feature: Any) -> tuple[int, int] | None:
+    """The `(height, width)` a dataset declares for all its images, or `None` when they vary."""
+    shape = tuple(getattr(feature, "shape", ()) or ())
+    if len(shape) < 2 or shape[0] is None or shape[1] is None:
+        return None
+    return int(shape[0]), int(shape[1])
 
 
 def _split_sources(name: str, available: set[str]) -> dict[str, str]:

@@ -1,5 +1,8 @@
 """RunConfig: defaults < preset < file < flags, flat or in sections, fingerprints."""
 
+import hashlib
+import json
+
 import pytest
 
 from recipes.config import RunConfig, load_preset, resolve_config
@@ -71,6 +74,21 @@ def test_fingerprint_ignores_output_resume_and_what_is_kept():
     assert config(output="x").fingerprint() == config(output="y", resume=True).fingerprint()
     assert config().fingerprint() == config(keep_checkpoints="none").fingerprint()
     assert config().fingerprint() != config(seed=1).fingerprint()
+
+
+def test_deterministic_counts_in_the_fingerprint_only_when_on():
+    def config(**run):
+        return RunConfig(model=ModelSettings(arch="resnet18"), run=RunSettings(**run))
+
+    # A run started before the setting existed hashed its settings without it: it still resumes.
+    older = {
+        key: value
+        for key, value in config().flat().items()
+        if key not in ("deterministic", "output", "resume", "preset_source", "keep_checkpoints")
+    }
+    encoded = json.dumps(older, sort_keys=True, default=str).encode()
+    assert hashlib.sha256(encoded).hexdigest()[:16] == config(deterministic=False).fingerprint()
+    assert config(deterministic=True).fingerprint() != config().fingerprint()
 
 
 def test_replace_checks_the_change():

@@ -193,6 +193,9 @@ def test_a_run_is_evaluated_on_its_own_data_by_default(shapes_run):
     assert report["images"] == 6  # the built-in set's test split: 2 per class here
     assert report["files"]["json"] == str(shapes_run / "evaluation-test.json")
     assert sum(map(sum, report["confusion_matrix"])) == report["images"]
+    # The plain cross-entropy, named so; the run trained with label smoothing (see
+    # test_seeding for the loss matching metrics.json's test_cross_entropy).
+    assert report["loss_kind"] == "cross-entropy" and report["label_smoothing"] == 0.1
 
 
 def test_a_run_and_its_checkpoint_agree_with_keras(shapes_run, tmp_path):

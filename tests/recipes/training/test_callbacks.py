@@ -1,10 +1,10 @@
-"""Callbacks: the plateau warm-up, counters that survive a resume, one line per epoch."""
+"""Callbacks: the plateau warm-up, counters that survive a resume, progress per epoch."""
 
 import keras
 import numpy as np
 import pytest
 
-from recipes.training.callbacks import EpochLine, LinearWarmup, ResumablePlateau
+from recipes.training.callbacks import EpochLine, LinearWarmup, PhaseProgbar, ResumablePlateau
 
 
 def _fit(callbacks, epochs=1, lr=0.1, batches=4):
@@ -58,3 +58,16 @@ def test_epoch_line_is_one_line_per_epoch(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3
     assert lines[0].startswith("epoch 1/3 (train) ") and "loss: " in lines[0]
+
+
+def test_the_progress_bar_names_the_phase_of_each_epoch(capsys):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(keras.optimizers.SGD(0.1), "categorical_crossentropy")
+    x, y = np.zeros((16, 3), "float32"), keras.utils.to_categorical(np.zeros(16), 2)
+    fit = dict(batch_size=8, verbose=1)
+    model.fit(x, y, epochs=2, callbacks=[PhaseProgbar("head", total=3)], **fit)
+    model.fit(x, y, initial_epoch=2, epochs=3, callbacks=[PhaseProgbar("finetune")], **fit)
+    out = capsys.readouterr().out
+    epochs = [line for line in out.splitlines() if line.startswith("Epoch ")]
+    assert epochs == ["Epoch 1/3 (head)", "Epoch 2/3 (head)", "Epoch 3/3 (finetune)"]
+    assert "2/2" in out and "loss: " in out  # the bar itself, steps and scores
