@@ -9,7 +9,7 @@ DOCUMENTS = [
     '{"inputs": {"images": [[[0.5]], [[1e-3]]], "other": "s"}}',
     ' { "a" : [ ] , "b" : [ [ ] ] , "c" : { } } ',
     '{"instances": [{"b64": "aGk="}, {"image_bytes": {"b64": "aGk="}}]}',
-    '[1, [2, [3]]]',
+    "[1, [2, [3]]]",
     '"text"',
     "null",
     '{"a": 1.5e3, "b": null, "c": true, "d": "\\u00e9"}',
