@@ -222,8 +222,8 @@ def test_explicit_version_taken_during_the_export_is_refused(exported, tmp_path,
     out = tmp_path / "models"
     write_saved_model = export.write_saved_model
 
-    def a_concurrent_export_takes_version_1(trained, directory, top_k):
-        write_saved_model(trained, directory, top_k)
+    def a_concurrent_export_takes_version_1(trained, directory, *settings):
+        write_saved_model(trained, directory, *settings)
         (out / "pets" / "1").mkdir()
         (out / "pets" / "1" / "saved_model.pb").write_bytes(b"other")
 
