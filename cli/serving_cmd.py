@@ -317,8 +317,9 @@ def serve_command(
     version = server.model.latest_version()
     info(f"Serving {server.model.name} version {version} at {server.url} (Ctrl-C stops)")
     try:
-        server.serve_forever()
+        server.serve_forever()  # uvicorn stops on Ctrl-C itself, or re-raises it afterwards
     except KeyboardInterrupt:
-        info("Stopped.")
+        pass
     finally:
         server.server_close()
+    info("Stopped.")
