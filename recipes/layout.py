@@ -43,7 +43,7 @@ import yaml
 
 from recipes.config import RunConfig, resolve_config
 from recipes.config.files import parse_yaml
-from recipes.folders import folder_size, last_written, make_unused_dir, refuse_used
+from recipes.folders import make_unused_dir, refuse_used
 from recipes.locks import DirectoryLock
 from zoo.atomic import atomic_write, atomic_write_text
 from zoo.errors import UsageError, first_line
@@ -240,14 +240,6 @@ class RunLayout:
         except (UsageError, ValueError, TypeError, OSError):
             return self.BROKEN
         return self.FINISHED if self.finished else self.INTERRUPTED
-
-    def disk_size(self) -> int:
-        """Bytes of the run's files (links not followed)."""
-        return folder_size(self.path)
-
-    def updated(self) -> float:
-        """When the run last wrote a file (Unix time)."""
-        return last_written(self.path)
 
     def metrics(self) -> dict[str, Any]:
         """`metrics.json`, or `{}` before the run finished."""

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from recipes.config import RunConfig, parse_unfreeze
+from recipes.folders import folder_size, last_written
 from recipes.layout import RunLayout
 from recipes.training.naming import data_name
 from zoo.errors import UsageError, ZooError, first_line
@@ -124,7 +125,7 @@ def describe(path: Path) -> RunInfo:
     info = RunInfo(path.name, path, run.status(), link=path.is_symlink())
     info.pid = run.holder() if info.status == RunLayout.RUNNING else None
     try:
-        info.size_bytes, info.updated = run.disk_size(), run.updated()
+        info.size_bytes, info.updated = folder_size(run.path), last_written(run.path)
     except OSError as error:  # removed while we looked
         info.problem = first_line(error)
         return info

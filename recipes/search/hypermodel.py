@@ -24,7 +24,7 @@ from recipes.data import SourceData, find_data
 from recipes.layout import RunLayout
 from recipes.search.space import RATIO, Param, Space
 from recipes.search.study import StudyLayout
-from recipes.training.fit import record_data
+from recipes.training.run_dir import record_data
 from recipes.training.runner import Prepared, run_phases
 from zoo.errors import ZooError, first_line
 

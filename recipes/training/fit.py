@@ -1,4 +1,6 @@
-"""The pieces of a run: its data, directory, compile, one phase of `fit`, the finish.
+"""The pieces of a run: its data, compile, one phase of `fit`, the finish.
+
+The run directory a process opens, records into and resumes from is `run_dir`'s.
 
 `recipes.training.runner` puts them together for training from scratch,
 fine-tuning and the trials of a search.
@@ -6,10 +8,8 @@ fine-tuning and the trials of a search.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,8 +33,7 @@ from recipes.training.callbacks import (
 from recipes.training.devices import DeviceSetup
 from recipes.training.optim import learning_rate, make_optimizer, warmup_steps
 from recipes.understand.curves import write_curves
-from zoo.batchnorm import keras_batch_norm
-from zoo.errors import UsageError, ZooError
+from zoo.errors import ZooError
 
 
 class TrainingDiverged(ZooError):
@@ -115,63 +114,6 @@ def load_run_data(
     if on_data is not None:
         on_data(data)
     return data
-
-
-def open_run(config: RunConfig, default_name: str, setup: DeviceSetup) -> RunLayout:
-    """Creates (or reopens, with `--resume`) the run directory this process writes.
-
-    The non-chief workers of a multi-worker cluster train in step with the
-    chief but write their checkpoints to a scratch directory, so that only the
-    chief writes the run directory.
-
-    Args:
-        config: The run configuration (`run.output`, `run.resume`).
-        default_name: Stem of a generated directory name.
-        setup: The devices (chief or not).
-
-    Returns:
-        The locked run directory.
-
-    Raises:
-        UsageError: See `RunLayout.create` and `RunLayout.reopen`.
-    """
-    if not setup.is_chief:
-        if config.run.resume:
-            raise UsageError(
-                "--resume is not supported with --strategy multiworker; start the run again."
-            )
-        scratch = tempfile.mkdtemp(prefix="zoo-worker-")
-        run_settings = dataclasses.replace(config.run, output=scratch)
-        return RunLayout.create(dataclasses.replace(config, run=run_settings), default_name)
-    if config.run.resume:
-        return RunLayout.reopen(config)
-    return RunLayout.create(config, default_name)
-
-
-def record_data(run: RunLayout, data: DataBundle) -> None:
-    """Writes `class_names.json` and `data.json` (counts, skipped files) into the run."""
-    run.write_class_names(data.class_names)
-    run.write_json(RunLayout.DATA, data.summary())
-
-
-def restore_checkpoint(model: keras.Model, run: RunLayout) -> int:
-    """Loads `last.keras` into a freshly built and compiled model, optimizer state included.
-
-    The model and optimizer are built by the same code as in the interrupted
-    run, so everything the checkpoint does not store (weight-decay exclusions,
-    frozen layers) is as it was.
-
-    Args:
-        model: The compiled model, built under the strategy's scope.
-        run: The reopened run directory.
-
-    Returns:
-        The number of epochs the checkpoint completed.
-    """
-    model.optimizer.build(model.trainable_variables)
-    with keras_batch_norm(model):  # as `RunLayout.save_model` saved it
-        model.load_weights(run.file(RunLayout.LAST))
-    return int(run.state()["epochs_done"])
 
 
 def steps_per_epoch(data: DataBundle, batch_size: int) -> int:

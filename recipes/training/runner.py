@@ -9,7 +9,6 @@ runs over the epochs keras-tuner asks for, with its callbacks added.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -23,15 +22,9 @@ from recipes.data import DataBundle
 from recipes.layout import RunLayout
 from recipes.training.callbacks import LinearWarmup
 from recipes.training.devices import DeviceSetup
-from recipes.training.fit import (
-    RunResult,
-    finish_run,
-    fit_phase,
-    open_run,
-    record_data,
-    restore_checkpoint,
-)
+from recipes.training.fit import RunResult, finish_run, fit_phase
 from recipes.training.naming import run_name
+from recipes.training.run_dir import close_run, open_run, record_data, restore_checkpoint
 from recipes.training.summary import run_summary
 
 
@@ -144,9 +137,7 @@ def execute(
             keep_checkpoints=prepared.config.run.keep_checkpoints,
         )
     finally:
-        run.unlock()
-        if not prepared.setup.is_chief:  # a worker's scratch copy: only the chief's run stays
-            shutil.rmtree(run.path, ignore_errors=True)
+        close_run(run, prepared.setup)
 
 
 def babysitting_facts(

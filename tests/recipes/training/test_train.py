@@ -161,7 +161,8 @@ def test_resume_keeps_the_plateau_counters_and_the_weight_decay_exclusions(
     # zero-gradient step decays the kernels by lr * wd, while the biases move only
     # by their (tiny, restored) momentum.
     from recipes.training.devices import setup_devices
-    from recipes.training.fit import compile_model, restore_checkpoint
+    from recipes.training.fit import compile_model
+    from recipes.training.run_dir import restore_checkpoint
 
     config = tiny(tmp_path / "resumed", resume=True, **settings)
     model = build_classifier(config, 4, 32)
