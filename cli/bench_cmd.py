@@ -7,18 +7,8 @@ from typing import Any
 import click
 
 from cli.completion import complete_architecture, complete_directory
+from cli.options import count_option
 from cli.output import echo_json, info, json_option, stdout_to_stderr
-
-
-def _count_option(*declarations: str, low: int, default: int, help_text: str) -> Any:
-    """An integer option of at least `low`, its default shown in `--help`."""
-    return click.option(
-        *declarations,
-        type=click.IntRange(min=low),
-        default=default,
-        show_default=True,
-        help=help_text,
-    )
 
 
 @click.group("bench")
@@ -34,7 +24,7 @@ def bench_group() -> None:
     shell_complete=complete_architecture,
     help="Architecture to train (see `zoo list`).",
 )
-@_count_option("--image-size", low=16, default=224, help_text="Square input side in pixels.")
+@count_option("--image-size", low=16, default=224, help_text="Square input side in pixels.")
 @click.option(
     "--classes",
     type=click.IntRange(2, 20),
@@ -42,11 +32,11 @@ def bench_group() -> None:
     show_default=True,
     help="Classes of the generated folder.",
 )
-@_count_option(
+@count_option(
     "--images-per-class", low=4, default=40, help_text="Images per class of the generated folder."
 )
-@_count_option("--batch-size", low=1, default=32, help_text="Batch size.")
-@_count_option(
+@count_option("--batch-size", low=1, default=32, help_text="Batch size.")
+@count_option(
     "--epochs",
     low=2,
     default=3,
@@ -91,22 +81,20 @@ def bench_train_command(as_json: bool, **settings: object) -> None:
     type=click.Path(),
     shell_complete=complete_directory,
 )
-@_count_option("--epochs", low=1, default=3, help_text="Passes over the data per round.")
-@_count_option(
-    "--image-size", low=8, default=160, help_text="Square side both pipelines resize to."
-)
-@_count_option("--batch-size", low=1, default=32, help_text="Batch size.")
-@_count_option(
+@count_option("--epochs", low=1, default=3, help_text="Passes over the data per round.")
+@count_option("--image-size", low=8, default=160, help_text="Square side both pipelines resize to.")
+@count_option("--batch-size", low=1, default=32, help_text="Batch size.")
+@count_option(
     "--rounds", low=1, default=3, help_text="Timed runs of each pipeline; the median is reported."
 )
-@_count_option(
+@count_option(
     "--images",
     "images_per_class",
     low=2,
     default=300,
     help_text="Without DIR: images per class of the generated folder (10 classes).",
 )
-@_count_option(
+@count_option(
     "--source-size", low=8, default=256, help_text="Without DIR: side of the generated JPEG files."
 )
 @json_option

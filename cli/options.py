@@ -52,6 +52,17 @@ class SectionedCommand(click.Command):
                     formatter.write_dl(groups[section])
 
 
+def count_option(*declarations: str, low: int, default: int, help_text: str) -> Any:
+    """An integer option of at least `low`, its default shown in `--help`."""
+    return click.option(
+        *declarations,
+        type=click.IntRange(min=low),
+        default=default,
+        show_default=True,
+        help=help_text,
+    )
+
+
 def schema_options(command: str) -> Callable[[Any], Any]:
     """A decorator adding the options of every setting the schema offers to `command`.
 

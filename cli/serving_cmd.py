@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from cli.completion import complete_directory, complete_file, complete_run
-from cli.options import SectionedCommand, schema_options
+from cli.options import SectionedCommand, count_option, schema_options
 from cli.output import echo_json, info, json_option, stdout_to_stderr
 from recipes.config.schema import DEFAULT_MAX_PIXELS
 from recipes.serving.server.limits import ServeLimits
@@ -108,20 +108,8 @@ def _print_evaluation(report: dict[str, Any]) -> None:
 @click.command("predict", epilog=_MODEL_HELP)
 @click.argument("run", metavar="RUN", shell_complete=complete_run)
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE...", shell_complete=complete_file)
-@click.option(
-    "--top-k",
-    type=click.IntRange(min=1),
-    default=5,
-    show_default=True,
-    help="Classes listed per image.",
-)
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=32,
-    show_default=True,
-    help="Images per batch.",
-)
+@count_option("--top-k", low=1, default=5, help_text="Classes listed per image.")
+@count_option("--batch-size", low=1, default=32, help_text="Images per batch.")
 @json_option
 def predict_command(
     run: str, images: tuple[str, ...], top_k: int, batch_size: int, as_json: bool
@@ -172,19 +160,12 @@ def predict_command(
     help="tflite and onnx are written next to the SavedModel they are made from.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing version.")
-@click.option(
-    "--top-k",
-    type=click.IntRange(min=1),
-    default=5,
-    show_default=True,
-    help="Classes in the top_k_classes output.",
-)
-@click.option(
+@count_option("--top-k", low=1, default=5, help_text="Classes in the top_k_classes output.")
+@count_option(
     "--max-pixels",
-    type=click.IntRange(min=1),
+    low=1,
     default=DEFAULT_MAX_PIXELS,
-    show_default=True,
-    help="Largest image (width x height x GIF frames) serving_default decodes; larger ones "
+    help_text="Largest image (width x height x GIF frames) serving_default decodes; larger ones "
     "are refused from their header, before decoding.",
 )
 @json_option
@@ -235,17 +216,6 @@ def export_command(
             click.echo(f"  {kind}: {path}")
 
 
-def _limit_option(name: str, default: int, text: str) -> Any:
-    """A positive integer limit of `zoo serve`; requests beyond it get 413."""
-    return click.option(
-        name,
-        type=click.IntRange(min=1),
-        default=default,
-        show_default=True,
-        help=f"{text} (413 beyond).",
-    )
-
-
 @click.command("serve")
 @click.argument(
     "model_dir", metavar="saved_models/NAME", type=click.Path(), shell_complete=complete_directory
@@ -271,12 +241,18 @@ def _limit_option(name: str, default: int, text: str) -> Any:
     show_default=True,
     help="Largest request body, in MiB (413 beyond).",
 )
-@_limit_option("--max-instances", ServeLimits.max_instances, "Most instances in one request")
-@_limit_option(
+@count_option(
+    "--max-instances",
+    low=1,
+    default=ServeLimits.max_instances,
+    help_text="Most instances in one request (413 beyond).",
+)
+@count_option(
     "--max-request-pixels",
-    ServeLimits.max_request_pixels,
-    "Most pixels the images of one request may hold together, as their headers say; each "
-    "image is also held to its export's --max-pixels (400 beyond)",
+    low=1,
+    default=ServeLimits.max_request_pixels,
+    help_text="Most pixels the images of one request may hold together, as their headers "
+    "say (413 beyond); each image is also held to its export's --max-pixels (400 beyond).",
 )
 @click.option(
     "--request-timeout",
