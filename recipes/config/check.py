@@ -159,7 +159,11 @@ def validate(config: RunConfig) -> None:
     if config.task == "finetune" and not model.base:
         raise UsageError("zoo finetune needs --base NAME, a .keras file or a run directory.")
     data = config.data
-    if config.task == "finetune" and not (model.classes or data.data_dir or data.dataset):
+    if data.shape_classes:
+        check_shape_classes(data.shape_classes, model.classes, data.data_dir or data.dataset)
+    if config.task == "finetune" and not (
+        model.classes or data.data_dir or data.dataset or data.shape_classes
+    ):
         # The class count comes from the data; with no data, from --classes (the built-in set).
         raise UsageError(
             "zoo finetune needs --classes N, or --data DIR or --dataset NAME to read the "
@@ -172,6 +176,33 @@ def validate(config: RunConfig) -> None:
             f"Received: finetune_lr={finetune.finetune_lr}, lr={optim.lr}"
         )
     parse_unfreeze(finetune.unfreeze)
+
+
+def check_shape_classes(names: str, classes: int | None, other_data: str | None) -> None:
+    """Checks `--shape-classes` against the other data settings.
+
+    Args:
+        names: The comma-separated shape classes.
+        classes: `--classes`, if given.
+        other_data: `--data` or `--dataset`, if given.
+
+    Raises:
+        UsageError: Names given with other data, an unknown name, or a count
+            that differs from `classes`.
+    """
+    from recipes.data.shapes import chosen_classes
+
+    if other_data:
+        raise UsageError(
+            "--shape-classes picks classes of the built-in set; drop it, or drop "
+            f"--data/--dataset {quoted(other_data)}."
+        )
+    chosen = chosen_classes(names)
+    if classes is not None and classes != len(chosen):
+        raise UsageError(
+            f"--classes {classes} does not match --shape-classes, which names {len(chosen)}; "
+            f"pass --classes {len(chosen)} or leave it out."
+        )
 
 
 def parse_unfreeze(value: str) -> tuple[str, int]:

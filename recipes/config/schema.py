@@ -131,6 +131,12 @@ class DataSettings:
     shapes_per_class: int = setting(
         100, "Images per class of the built-in set (train + validation).", low=2
     )
+    shape_classes: str | None = setting(
+        None,
+        "Which classes of the built-in set, comma-separated, e.g. ellipse,frame,pentagon "
+        "(default: the first --classes of them).",
+        metavar="NAMES",
+    )
     interpolation: str = setting(
         "bilinear",
         f"Resize method of tf.image.resize: {', '.join(INTERPOLATIONS)}.",

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import UsageError
+from zoo.errors import UsageError, did_you_mean, quoted
 
 SHAPE_NAMES = (
     "circle",
@@ -84,6 +84,40 @@ def class_names(num_classes: int) -> list[str]:
             f"Received: num_classes={num_classes}"
         )
     return sorted(SHAPE_NAMES[:num_classes])
+
+
+def chosen_classes(classes: int | Sequence[str]) -> list[str]:
+    """The class names of the set with the given classes, in label order.
+
+    Args:
+        classes: How many (the first of `SHAPE_NAMES`), or which: shape names,
+            or one comma-separated text of them.
+
+    Returns:
+        The names, sorted.
+
+    Raises:
+        UsageError: Too few or too many classes, an unknown or repeated name.
+    """
+    if isinstance(classes, int):
+        return class_names(classes)
+    names = classes.split(",") if isinstance(classes, str) else list(classes)
+    names = [str(name).strip() for name in names if str(name).strip()]
+    for name in names:
+        if name not in SHAPE_NAMES:
+            raise UsageError(
+                f"Unknown shape class {quoted(name)}.{did_you_mean(name, SHAPE_NAMES)} "
+                f"The built-in set's classes: {', '.join(SHAPE_NAMES)}."
+            )
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise UsageError(f"Shape classes are named twice: {', '.join(repeated)}; name each once.")
+    if not MIN_CLASSES <= len(names) <= MAX_CLASSES:
+        raise UsageError(
+            f"The built-in shapes dataset takes {MIN_CLASSES} to {MAX_CLASSES} classes; "
+            f"{len(names)} were named."
+        )
+    return sorted(names)
 
 
 # --- geometry: each shape is a list of (polygon, fill) in a unit box, radius about 1 ---
@@ -247,7 +281,7 @@ def render(name: str, image_size: tuple[int, int], rng: Any) -> Any:
 
 
 def generate(
-    num_classes: int,
+    classes: int | Sequence[str],
     count_per_class: int,
     image_size: tuple[int, int] | int = (64, 64),
     seed: int = 0,
@@ -257,7 +291,9 @@ def generate(
     """Generates one split of the set, class by class.
 
     Args:
-        num_classes: 2 to 20.
+        classes: How many classes (2 to 20: the first of `SHAPE_NAMES`), or
+            which (see `chosen_classes`). A class's images are the same
+            whichever others are chosen.
         count_per_class: Images per class.
         image_size: `(height, width)`, or one int for squares.
         seed: The set's seed.
@@ -266,14 +302,15 @@ def generate(
 
     Returns:
         `(images, labels)`: `uint8 [N, height, width, channels]` and `int32 [N]`,
-        labels indexing `class_names(num_classes)`.
+        labels indexing `chosen_classes(classes)`.
 
     Raises:
         UsageError: An argument is out of range.
     """
     import numpy as np
 
-    names = class_names(num_classes)
+    names = chosen_classes(classes)
+    num_classes = len(names)
     height, width = _size(image_size)
     if split not in _SPLIT_IDS:
         raise UsageError(f"Unknown split {split!r}; choose one of {', '.join(SPLITS)}.")
@@ -319,7 +356,7 @@ def split_counts(count_per_class: int, val_split: float) -> dict[str, int]:
 
 def write_folder(
     dest: str | os.PathLike[str],
-    num_classes: int = 10,
+    num_classes: int | Sequence[str] = 10,
     count_per_class: int = 100,
     image_size: tuple[int, int] | int = (64, 64),
     seed: int = 0,
@@ -331,7 +368,7 @@ def write_folder(
 
     Args:
         dest: Folder to write into (created).
-        num_classes: 2 to 20.
+        num_classes: 2 to 20, or the class names (see `chosen_classes`).
         count_per_class: Images per class (per split, with `splits`).
         image_size: `(height, width)`, or one int for squares.
         seed: The set's seed.
@@ -352,7 +389,7 @@ def write_folder(
     if image_format not in formats:
         raise UsageError(f"image_format must be one of {', '.join(formats)}: {image_format!r}")
     root = Path(dest)
-    names = class_names(num_classes)
+    names = chosen_classes(num_classes)
     for split in splits or ("train",):
         base = root / split if splits else root
         images, labels = generate(num_classes, count_per_class, image_size, seed, split)

@@ -140,7 +140,14 @@ def ensemble_config(
     first = RunLayout(members[0].run_dir or "").config()
     data = {
         key: getattr(first.data, key)
-        for key in ("data_dir", "dataset", "tfds_dir", "val_split", "shapes_per_class")
+        for key in (
+            "data_dir",
+            "dataset",
+            "tfds_dir",
+            "val_split",
+            "shapes_per_class",
+            "shape_classes",
+        )
     }
     best_config = RunLayout(members[best].run_dir or "").config()
     return best_config.replace(

@@ -122,6 +122,7 @@ def _check_same_images(members: Sequence[TrainedModel], reports: Sequence[dict[s
             raise UsageError(
                 f"{member.source} and {members[0].source} hold out different images "
                 f"({report['images']} and {reports[0]['images']} in the {report['split']} split "
-                f"of {report['data']}): their val_split, shapes_per_class or data differ. "
+                f"of {report['data']}): their val_split, shapes_per_class, shape_classes or "
+                "data differ. "
                 "Measure them on the same held-out images with --data DIR (a test/ folder)."
             )

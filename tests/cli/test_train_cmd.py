@@ -182,6 +182,29 @@ def test_dry_run_prints_each_value_with_its_origin_and_trains_nothing(tmp_path):
     assert settings["lr"] == {"value": 0.001, "origin": "preset finetune"}
 
 
+def test_shape_classes_pick_a_task_of_the_built_in_set(tmp_path):
+    line = _one_line_error(run("train", "--arch", "lenet5", "--shape-classes", "star,rign"))
+    assert "Did you mean: ring" in line
+    line = _one_line_error(run("train", *TINY, "--shape-classes", "star,ring"))
+    assert "--classes 3 does not match --shape-classes, which names 2" in line
+    line = _one_line_error(
+        run("train", "--arch", "lenet5", "--shape-classes", "star,ring", "--data", str(tmp_path))
+    )
+    assert "built-in set" in line
+    assert not list(tmp_path.iterdir())
+    base = tmp_path / "base"
+    result = run("train", *TINY, "--shapes-per-class", "4", "--output", str(base))
+    assert result.exit_code == 0, result.output
+    result = run(
+        "finetune", "--base", str(base), "--shape-classes", "ellipse,frame,pentagon,star",
+        "--shapes-per-class", "4", "--head-epochs", "1", "--epochs", "1",
+        "--output", str(tmp_path / "tuned"), "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    names = json.loads((tmp_path / "tuned" / "class_names.json").read_text())
+    assert names == ["ellipse", "frame", "pentagon", "star"]
+
+
 def test_keep_checkpoints_is_a_run_setting_and_finetune_reads_its_classes_from_the_data(
     tmp_path,
 ):

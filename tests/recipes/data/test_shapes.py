@@ -18,6 +18,27 @@ def test_class_names_are_the_first_n_shapes_sorted():
             shapes.class_names(bad)
 
 
+def test_chosen_classes_by_count_or_name():
+    assert shapes.chosen_classes(3) == shapes.class_names(3)
+    assert shapes.chosen_classes("frame, ellipse,pentagon") == ["ellipse", "frame", "pentagon"]
+    assert shapes.chosen_classes(["star", "ring"]) == ["ring", "star"]
+    with pytest.raises(UsageError, match="Did you mean: pentagon"):
+        shapes.chosen_classes("ellipse,pentgon")
+    with pytest.raises(UsageError, match="named twice: ring"):
+        shapes.chosen_classes("ring,star,ring")
+    with pytest.raises(UsageError, match="2 to 20"):
+        shapes.chosen_classes("ring")
+
+
+def test_a_class_draws_the_same_images_whichever_others_are_chosen():
+    first_five, labels = shapes.generate(5, 2, 16, seed=1)
+    names = shapes.class_names(5)
+    star_alone, _ = shapes.generate(["star", "ellipse"], 2, 16, seed=1)
+    star = names.index("star")
+    # "star" sorts after "ellipse": it is the second class of the pair.
+    assert np.array_equal(star_alone[2:], first_five[labels == star])
+
+
 def test_generation_is_deterministic_and_split_dependent():
     a_images, a_labels = shapes.generate(4, 3, (24, 32), seed=7)
     b_images, b_labels = shapes.generate(4, 3, (24, 32), seed=7)
