@@ -36,7 +36,7 @@ import zoo
 from recipes.config import load_preset, resolve_config
 from recipes.training.devices import set_precision
 from recipes.training.train import train
-from zoo.batchnorm import fuse_batch_norm
+from zoo.fast_layers import use_fast_layers
 
 
 def write_digits(root: Path, seed: int = 0) -> Path:
@@ -93,7 +93,7 @@ def keras_tutorial(root: Path, arch: str, epochs: int) -> dict[str, object]:
         verbose=False,
     )
     model = zoo.build_model(arch, classes=10, input_shape=(32, 32, 3))
-    fuse_batch_norm(model, fused=False)  # Keras' own layers, as a tutorial builds them
+    use_fast_layers(model, fast=False)  # Keras' own layers, as a tutorial builds them
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     progress = _Progress(started)
     model.fit(

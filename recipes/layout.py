@@ -331,9 +331,9 @@ class RunLayout:
 
     def save_model(self, model: Any, name: str) -> None:
         """Saves a Keras model (`.keras`) atomically, with Keras' own BatchNorm layers."""
-        from zoo.batchnorm import keras_batch_norm
+        from zoo.fast_layers import keras_layers
 
-        with keras_batch_norm(model):
+        with keras_layers(model):
             atomic_write(self.file(name), lambda path: model.save(path))
 
     def save_checkpoint(self, model: Any, best: bool) -> None:

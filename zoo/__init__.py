@@ -48,7 +48,7 @@ def __getattr__(name: str) -> Any:
 
 
 class _RegisterLayersAfterKeras(importlib.abc.MetaPathFinder):
-    """Imports `zoo.layers` and `zoo.batchnorm` right after Keras is first imported.
+    """Imports `zoo.layers` and `zoo.fast_layers` right after Keras is first imported.
 
     Registering a layer class with `keras.saving` needs Keras; importing Keras
     here would make every `import zoo.<anything>` load TensorFlow. This finder
@@ -80,7 +80,7 @@ class _RegisterLayersAfterKeras(importlib.abc.MetaPathFinder):
 
 def _register_layers() -> None:
     importlib.import_module("zoo.layers")
-    importlib.import_module("zoo.batchnorm")
+    importlib.import_module("zoo.fast_layers")
 
 
 if "keras" in sys.modules:

@@ -2,14 +2,11 @@
 
 Every zoo model is built with `FusedBatchNormalization` in place of Keras'
 `BatchNormalization`: the same weights, config and results, in one fused pass.
-Model files are saved with Keras' own layer (`keras_batch_norm`), so they load
-without the project; `fuse_batch_norm` turns a loaded model's layers back.
+`zoo.fast_layers` swaps the classes, both ways.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import keras
@@ -74,57 +71,3 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
             and self.epsilon >= self._MIN_EPSILON
             and inputs.dtype in (tf.float32, tf.bfloat16, tf.float16)
         )
-
-
-def fuse_batch_norm(model: keras.Model, fused: bool = True) -> keras.Model:
-    """Makes every `BatchNormalization` layer of a model fused (or Keras' own again).
-
-    The layers change class in place: `FusedBatchNormalization` adds no state
-    and only replaces `call`, so weights, config and the graph stay as they
-    are, and the model saves with the class it has.
-
-    Args:
-        model: A Keras model (nested models included).
-        fused: `True` for `FusedBatchNormalization`, `False` for Keras' layer
-            (what a plain-Keras model computes with, for comparisons).
-
-    Returns:
-        The same model.
-    """
-    source, target = keras.layers.BatchNormalization, FusedBatchNormalization
-    if not fused:
-        source, target = target, source
-    for layer in _all_layers(model):
-        if type(layer) is source:
-            layer.__class__ = target
-    return model
-
-
-@contextlib.contextmanager
-def keras_batch_norm(model: keras.Model) -> Iterator[keras.Model]:
-    """Within the block, the model's BatchNorm layers are Keras' own (for saving).
-
-    A model file then names `BatchNormalization`, which plain Keras loads;
-    the weights are the same either way. The layers are fused again after.
-
-    Args:
-        model: A model whose BatchNorm layers may be fused.
-
-    Yields:
-        The model, with Keras' layers.
-    """
-    fused = [layer for layer in _all_layers(model) if type(layer) is FusedBatchNormalization]
-    for layer in fused:
-        layer.__class__ = keras.layers.BatchNormalization
-    try:
-        yield model
-    finally:
-        for layer in fused:
-            layer.__class__ = FusedBatchNormalization
-
-
-def _all_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
-    for layer in model.layers:
-        yield layer
-        if isinstance(layer, keras.Model):
-            yield from _all_layers(layer)

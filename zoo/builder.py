@@ -16,8 +16,8 @@ from typing import Any
 import keras
 
 from zoo import weights as weights_lib
-from zoo.batchnorm import fuse_batch_norm
 from zoo.errors import UsageError, quoted, shorten
+from zoo.fast_layers import use_fast_layers
 from zoo.layers import preprocessing_layers
 from zoo.registry import ArchSpec, Head, get_spec
 
@@ -65,8 +65,8 @@ def build_model(
 
     Returns:
         An uncompiled `keras.Model` named after the architecture. Its
-        BatchNormalization layers compute through TensorFlow's fused kernel
-        (`zoo.batchnorm.FusedBatchNormalization`: Keras' weights and results).
+        BatchNormalization and Conv2D layers are the zoo's faster ones
+        (`zoo.fast_layers`: Keras' weights and results).
 
     Raises:
         UnknownNameError: The name is not registered.
@@ -115,7 +115,7 @@ def build_model(
             outputs = [top, *auxiliary] if auxiliary else top
         else:
             outputs = global_pool(features, pooling)
-    model = fuse_batch_norm(keras.Model(inputs, outputs, name=spec.name))
+    model = use_fast_layers(keras.Model(inputs, outputs, name=spec.name))
     if weights not in (None, "imagenet"):
         weights_lib.load_weights_file(model, weights)
     return model

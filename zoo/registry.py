@@ -108,6 +108,10 @@ class ArchSpec:
             end a block; fine-tuning unfreezes whole blocks with it.
         aliases: Other names that resolve to this one.
         description: One line for listings.
+        builder: The function that builds the network (filled in by `register`).
+        application: For the keras.applications bases, the constructor and the
+            arguments that fix the variant (e.g. `alpha`): the plain-Keras
+            model to compare the zoo's with.
     """
 
     name: str
@@ -126,6 +130,9 @@ class ArchSpec:
     aliases: tuple[str, ...] = ()
     description: str = ""
     builder: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
+    application: tuple[Callable[..., Any], dict[str, Any]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     @property
     def weights(self) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ same process, one after the other:
   and `model.fit` in float32 with Keras' own layers (its `BatchNormalization`),
   as in the Keras tutorials;
 - `zoo`: `recipes.data.load_data` (parallel decode, cache of decoded and resized
-  images, prefetch), the zoo's model (`FusedBatchNormalization`) and the
+  images, prefetch), the zoo's model (its fast layers, `zoo.fast_layers`) and the
   precision `zoo train` picks (`auto`: bf16 on CPUs with AVX512-BF16/AMX).
 
 Throughput is training images per second over the epochs after the first
@@ -29,7 +29,7 @@ from recipes.config.schema import DataSettings
 from recipes.data import load_data
 from recipes.data.shapes import write_folder
 from recipes.training.devices import resolve_precision, set_precision
-from zoo.batchnorm import fuse_batch_norm
+from zoo.fast_layers import use_fast_layers
 
 
 class _EpochTimer(keras.callbacks.Callback):
@@ -52,10 +52,10 @@ def _train(
     classes: int,
     size: int,
     epochs: int,
-    keras_layers: bool = False,
+    plain_keras: bool = False,
 ) -> dict[str, float]:
     model = zoo.build_model(arch, classes=classes, input_shape=(size, size, 3))
-    fuse_batch_norm(model, fused=not keras_layers)  # plain Keras: its own BatchNormalization
+    use_fast_layers(model, fast=not plain_keras)  # plain Keras: its own layers
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     timer = _EpochTimer()
     model.fit(dataset, epochs=epochs, callbacks=[timer], shuffle=False, verbose=0)
@@ -109,7 +109,7 @@ def measure_training(
             seed=0,
             verbose=False,
         ).prefetch(tf.data.AUTOTUNE)
-        keras_side = _train(arch, plain, images, class_count, image_size, epochs, keras_layers=True)
+        keras_side = _train(arch, plain, images, class_count, image_size, epochs, plain_keras=True)
 
         precision = resolve_precision("auto")
         set_precision(precision)

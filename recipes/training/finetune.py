@@ -37,8 +37,8 @@ from recipes.training.fit import (
 )
 from recipes.training.runner import Phase, Prepared, execute
 from recipes.training.seeding import seed_run
-from zoo.batchnorm import fuse_batch_norm
 from zoo.errors import UnknownNameError, UsageError
+from zoo.fast_layers import use_fast_layers
 
 HEAD_PHASE, FINETUNE_PHASE = "head", "finetune"
 
@@ -110,7 +110,7 @@ def _base_from_file(config: RunConfig, image_size: int | None) -> Base:
             f"{config.model.base} was trained at {side} px; fine-tune it at that "
             f"size (leave out --image-size). Received: --image-size {image_size}"
         )
-    features = fuse_batch_norm(_last_feature_map(trained.model, config.model.base))
+    features = use_fast_layers(_last_feature_map(trained.model, config.model.base))
     pattern = _block_pattern(Path(trained.run_dir)) if trained.run_dir is not None else None
     return Base(features, trained.name, pattern, side, trained.channels)
 

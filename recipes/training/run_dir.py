@@ -16,8 +16,8 @@ from recipes.config import RunConfig
 from recipes.data import DataBundle
 from recipes.layout import RunLayout
 from recipes.training.devices import DeviceSetup
-from zoo.batchnorm import keras_batch_norm
 from zoo.errors import UsageError
+from zoo.fast_layers import keras_layers
 
 
 def open_run(config: RunConfig, default_name: str, setup: DeviceSetup) -> RunLayout:
@@ -79,6 +79,6 @@ def restore_checkpoint(model: keras.Model, run: RunLayout) -> int:
         The number of epochs the checkpoint completed.
     """
     model.optimizer.build(model.trainable_variables)
-    with keras_batch_norm(model):  # as `RunLayout.save_model` saved it
+    with keras_layers(model):  # as `RunLayout.save_model` saved it
         model.load_weights(run.file(RunLayout.LAST))
     return int(run.state()["epochs_done"])

@@ -8,8 +8,10 @@ import pytest
 
 from recipes.config import resolve_config
 from recipes.layout import RunLayout
-from zoo.batchnorm import FusedBatchNormalization, fuse_batch_norm
+from zoo.batchnorm import FusedBatchNormalization
+from zoo.conv_gradient import FastGradientConv2D
 from zoo.errors import UsageError
+from zoo.fast_layers import use_fast_layers
 
 
 def config(**settings):
@@ -113,13 +115,21 @@ def test_checkpoints_copy_the_best_whole_and_leave_no_partial_file(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [RunLayout.BEST, RunLayout.LAST]
 
 
-def test_models_are_saved_with_keras_batch_norm_and_stay_fused(tmp_path):
-    model = keras.Sequential([keras.Input((4, 4, 2)), keras.layers.BatchNormalization(name="bn")])
-    fuse_batch_norm(model)
+def test_models_are_saved_with_keras_layers_and_stay_fast(tmp_path):
+    model = keras.Sequential(
+        [
+            keras.Input((4, 4, 2)),
+            keras.layers.Conv2D(3, 3, name="conv"),
+            keras.layers.BatchNormalization(name="bn"),
+        ]
+    )
+    use_fast_layers(model)
     RunLayout(tmp_path).save_model(model, RunLayout.MODEL)
     assert type(model.get_layer("bn")) is FusedBatchNormalization
+    assert type(model.get_layer("conv")) is FastGradientConv2D
     loaded = keras.saving.load_model(tmp_path / RunLayout.MODEL)
     assert type(loaded.get_layer("bn")) is keras.layers.BatchNormalization
+    assert type(loaded.get_layer("conv")) is keras.layers.Conv2D
 
 
 @pytest.mark.parametrize(

@@ -77,13 +77,13 @@ def test_built_models_use_it_and_save_with_it(tmp_path):
     np.testing.assert_allclose(loaded(images), model(images), atol=1e-6)
 
 
-def test_fuse_batch_norm_switches_both_ways():
-    from zoo.batchnorm import fuse_batch_norm
+def test_fast_layers_switch_both_ways():
+    from zoo.fast_layers import use_fast_layers
 
     model = zoo.build_model("resnet18", classes=3, input_shape=(32, 32, 3))
     images = np.random.default_rng(4).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
     fused_outputs = np.asarray(model(images))
-    fuse_batch_norm(model, fused=False)
-    kinds = {type(layer) for layer in model.layers if "bn" in layer.name}
-    assert kinds == {keras.layers.BatchNormalization}
+    use_fast_layers(model, fast=False)
+    kinds = {type(layer) for layer in model.layers if layer.name.endswith(("_bn", "_conv"))}
+    assert kinds == {keras.layers.BatchNormalization, keras.layers.Conv2D}
     np.testing.assert_allclose(np.asarray(model(images)), fused_outputs, atol=1e-5)

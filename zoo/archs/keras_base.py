@@ -9,6 +9,7 @@ difference is made up here.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -83,7 +84,7 @@ def register_application(
         )
         return model.output
 
-    register(spec)(build)
+    register(dataclasses.replace(spec, application=(constructor, fixed)))(build)
 
 
 def _construct(
@@ -136,7 +137,7 @@ def register_vgg(constructor: Callable[..., keras.Model], spec: ArchSpec) -> Non
             x = keras.layers.Dropout(dropout, name=f"{name}_dropout")(x)
         return model.get_layer("predictions")(x)
 
-    register(spec)(build)
+    register(dataclasses.replace(spec, application=(constructor, {})))(build)
 
 
 def efficientnet_imagenet_stem(model: keras.Model) -> None:

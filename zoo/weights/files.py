@@ -117,12 +117,12 @@ def _load_or_reason(model: keras.Model, path: str) -> str | None:
     file saved straight from a zoo model holds the fused class: both load.
     Legacy `.h5` files go by layer order, where class names do not matter.
     """
-    from zoo.batchnorm import keras_batch_norm
+    from zoo.fast_layers import keras_layers
 
     suffix = _weights_format(path)
     if suffix == ".h5":
         return _attempt(model, path, suffix)
-    with keras_batch_norm(model):
+    with keras_layers(model):
         reason = _attempt(model, path, suffix)
     if reason is not None and _attempt(model, path, suffix) is None:
         return None

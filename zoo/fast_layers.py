@@ -1,0 +1,80 @@
+"""The zoo's faster TensorFlow layers in place of Keras' own, and back.
+
+Every zoo model trains with `FusedBatchNormalization` (`zoo.batchnorm`) in place
+of Keras' `BatchNormalization` and `FastGradientConv2D` (`zoo.conv_gradient`)
+in place of `Conv2D`: the same weights, config and results, computed faster.
+The layers change class in place, since neither adds state: the weights, the
+config and the graph stay as they are. Model files are saved with Keras' own
+layers (`keras_layers`), so they load without the project; `use_fast_layers`
+turns a loaded model's layers back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import keras
+
+from zoo.batchnorm import FusedBatchNormalization
+from zoo.conv_gradient import FastGradientConv2D
+
+FAST_LAYERS: dict[type, type] = {
+    keras.layers.BatchNormalization: FusedBatchNormalization,
+    keras.layers.Conv2D: FastGradientConv2D,
+}
+"""Keras' layer class -> the zoo's faster one with the same weights and config."""
+
+
+def use_fast_layers(model: keras.Model, fast: bool = True) -> keras.Model:
+    """Makes a model's layers the zoo's faster ones (or Keras' own again).
+
+    Only layers of exactly Keras' class change: subclasses keep their own
+    computation.
+
+    Args:
+        model: A Keras model (nested models included).
+        fast: `True` for the zoo's layers, `False` for Keras' (what a
+            plain-Keras model computes with, for comparisons).
+
+    Returns:
+        The same model.
+    """
+    swaps = FAST_LAYERS if fast else {new: old for old, new in FAST_LAYERS.items()}
+    for layer in _all_layers(model):
+        target = swaps.get(type(layer))
+        if target is not None:
+            layer.__class__ = target
+    return model
+
+
+@contextlib.contextmanager
+def keras_layers(model: keras.Model) -> Iterator[keras.Model]:
+    """Within the block, the model's layers are Keras' own (for saving).
+
+    A model file then names `BatchNormalization` and `Conv2D`, which plain
+    Keras loads; the weights are the same either way. The layers are the zoo's
+    again after.
+
+    Args:
+        model: A model whose layers may be the zoo's.
+
+    Yields:
+        The model, with Keras' layers.
+    """
+    originals = {new: old for old, new in FAST_LAYERS.items()}
+    swapped = [layer for layer in _all_layers(model) if type(layer) in originals]
+    for layer in swapped:
+        layer.__class__ = originals[type(layer)]
+    try:
+        yield model
+    finally:
+        for layer in swapped:
+            layer.__class__ = FAST_LAYERS[type(layer)]
+
+
+def _all_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
