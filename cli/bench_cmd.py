@@ -7,8 +7,10 @@ from typing import Any
 import click
 
 from cli.completion import complete_architecture, complete_directory
+from cli.examples import EXAMPLES, examples_block
 from cli.options import count_option
 from cli.output import echo_json, info, json_option, stdout_to_stderr
+from recipes.config.schema import JIT_MODES, PRECISIONS
 
 
 @click.group("bench")
@@ -168,5 +170,139 @@ def markdown_table(report: dict[str, Any]) -> str:
     if report["ratio"] is not None:
         lines.append(
             f"speed-up (zoo / keras, images/s over {report['epochs']} epochs): {report['ratio']}x"
+        )
+    return "\n".join(lines)
+
+
+@bench_group.command(
+    "model",
+    epilog=examples_block(
+        [line for line in EXAMPLES["bench"] if line.startswith("zoo bench model")]
+    ),
+)
+@click.option(
+    "--arch",
+    required=True,
+    shell_complete=complete_architecture,
+    help="Architecture to measure (see `zoo list`).",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["train", "infer", "both"]),
+    default="both",
+    show_default=True,
+    help="Measure training, inference (throughput and latency) or both.",
+)
+@count_option("--batch-size", low=1, default=32, help_text="Images per step.")
+@click.option(
+    "--image-size",
+    type=click.IntRange(min=1),
+    help="Square input side in pixels (default: the architecture's).",
+)
+@count_option("--classes", low=2, default=1000, help_text="Classes of the classifier.")
+@click.option(
+    "--precision",
+    type=click.Choice(PRECISIONS),
+    default="auto",
+    show_default=True,
+    help="The zoo side's precision (auto: as zoo train); the Keras side is fp32.",
+)
+@click.option(
+    "--jit",
+    type=click.Choice(JIT_MODES),
+    default="auto",
+    show_default=True,
+    help="The zoo side's XLA compilation (auto: on GPUs, as zoo train).",
+)
+@count_option("--steps", low=1, default=10, help_text="Steps of each timed round.")
+@count_option(
+    "--rounds",
+    low=1,
+    default=2,
+    help_text="Timed rounds of each side, alternating; the best is reported.",
+)
+@json_option
+def bench_model_command(as_json: bool, **settings: Any) -> None:
+    """Params, MACs, images/s, latency, memory and MFU: the zoo's way vs plain Keras.
+
+    Both sides run the architecture on one synthetic batch in this process:
+    the zoo's model as `zoo train` compiles it, and the keras.applications
+    model (weights=None) or, for the zoo's own architectures, the same network
+    with Keras' BatchNormalization, in fp32 with fit and predict. MFU divides
+    the achieved FLOP/s by a matmul peak measured in the same run and precision.
+    """
+    from recipes.bench.model import measure_model
+
+    with stdout_to_stderr(as_json):
+        report = measure_model(**settings)
+    if as_json:
+        echo_json(report)
+    else:
+        click.echo(model_table(report))
+
+
+def _number(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _percent(fraction: float | None) -> str:
+    return "-" if fraction is None else f"{100 * fraction:.2f}%"
+
+
+def model_table(report: dict[str, Any]) -> str:
+    """The model benchmark as a markdown table, its ratios and the peak footnote.
+
+    Args:
+        report: What `recipes.bench.model.measure_model` returns.
+
+    Returns:
+        The text to print.
+    """
+    size = report["image_size"]
+    lines = [
+        f"{report['arch']} @ {size}x{size}, batch {report['batch_size']}, "
+        f"{report['classes']} classes: {report['params'] / 1e6:.2f} M params, "
+        f"{report['macs'] / 1e9:.3f} GMACs ({report['forward_flops'] / 1e9:.3f} GFLOPs "
+        f"forward per image); {report['device']}",
+        f"{report['timing']}; synthetic data",
+        "",
+        "| side | precision | jit | train img/s | train MFU [1] | infer img/s | infer MFU [1] "
+        "| latency p50 / p95 ms |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for name in ("zoo", "keras"):
+        side = report[name]
+        train, infer, latency = (side.get(key, {}) for key in ("train", "infer", "latency"))
+        mfu = [_percent(part.get("mfu")) for part in (train, infer)]
+        lines.append(
+            f"| {name}: {side['model']} | {side['precision']} | {'on' if side['jit'] else 'off'} "
+            f"| {_number(train.get('images_per_second'))} | {mfu[0]} "
+            f"| {_number(infer.get('images_per_second'))} | {mfu[1]} "
+            f"| {_number(latency.get('p50_ms'), 2)} / {_number(latency.get('p95_ms'), 2)} |"
+        )
+    ratios = report["ratios"]
+    shown = [
+        f"{label} {ratios[key]}x"
+        for key, label in (
+            ("train_images_per_second", "training images/s"),
+            ("infer_images_per_second", "inference images/s"),
+            ("latency_p50", "latency p50 (lower is faster)"),
+        )
+        if ratios.get(key) is not None
+    ]
+    memory = report["memory"]
+    gpu = memory["gpu_peak_bytes"]
+    lines += [
+        "",
+        f"zoo / keras: {', '.join(shown) or '-'}",
+        f"peak memory: {memory['peak_rss_bytes'] / 2**20:,.0f} MiB RSS (whole process)"
+        + ("" if gpu is None else f", {gpu / 2**20:,.0f} MiB on GPU:0"),
+        "",
+        "[1] achieved FLOP/s (training 3x, inference 1x the forward FLOPs per image) over "
+        "the matmul peak of the same run and precision:",
+    ]
+    for precision, peak in report["peak"].items():
+        lines.append(
+            f"    {precision}: {peak['flops_per_second'] / 1e9:,.1f} GFLOP/s, {peak['method']}"
         )
     return "\n".join(lines)

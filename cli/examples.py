@@ -51,6 +51,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "zoo lr-find --base mobilenet_v2 --classes 5 --data ./flowers --end-lr 1",
         "zoo train --arch resnet18 --data ./photos --lr auto  # the test, then the run",
     ),
+    "bench": (
+        "zoo bench model --arch resnet18 --image-size 64 --steps 5",
+        "zoo bench model --arch resnet50 --mode infer --precision bf16 --json",
+        "zoo bench train --arch resnet18 --image-size 64 --epochs 3",
+        "zoo bench data --epochs 2 --image-size 128",
+    ),
     "runs": (
         "zoo runs  # the runs under ./runs",
         "zoo runs ./experiments --json",
@@ -77,6 +83,19 @@ def epilog(command: str, before: str | None = None) -> str | None:
     lines = EXAMPLES.get(command)
     if not lines or (before and HEADING in before):
         return before
+    return examples_block(lines, before)
+
+
+def examples_block(lines: tuple[str, ...] | list[str], before: str | None = None) -> str:
+    """Example lines as an epilog: `before` (if any), the heading, then the lines.
+
+    Args:
+        lines: Example command lines; `  # ` starts a comment, aligned when shown.
+        before: Text to keep in front of the examples.
+
+    Returns:
+        The epilog.
+    """
     parts = [line.partition("  # ") for line in lines]
     width = max((len(command) for command, _, comment in parts if comment), default=0)
     shown = [
