@@ -147,6 +147,39 @@ class LocalResponseNormalization(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
+class ZeroPaddingShortcut(keras.layers.Layer):
+    """The parameter-free shortcut of a ResNet stage that halves the map (option A).
+
+    He et al. (2016, Sec. 3.3 and 4.2): "the shortcut still performs identity
+    mapping, with extra zero entries padded for increasing dimensions", and
+    performed with a stride of 2. Every other pixel is kept and the new channels,
+    split evenly on both sides, are zeros.
+
+    Args:
+        filters: Channels of the output (at least the input's).
+        strides: Subsampling factor.
+        **kwargs: Standard layer arguments.
+    """
+
+    def __init__(self, filters: int, strides: int = 2, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.filters, self.strides = filters, strides
+
+    def call(self, inputs: Any) -> Any:
+        kept = inputs[:, :: self.strides, :: self.strides, :]
+        extra = self.filters - inputs.shape[-1]
+        return keras.ops.pad(kept, [[0, 0], [0, 0], [0, 0], [extra // 2, extra - extra // 2]])
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        batch, height, width, _ = input_shape
+        side = [None if n is None else -(-n // self.strides) for n in (height, width)]
+        return (batch, *side, self.filters)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "filters": self.filters, "strides": self.strides}
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
 class PartiallyConnectedConv2D(keras.layers.Layer):
     """A 'valid' convolution whose output maps see only some input maps.
 

@@ -67,3 +67,12 @@ def test_bases_count_what_keras_own_models_count(name):
     }
     reference = constructors[name](weights=None).count_params()
     assert zoo.build_model(name).count_params() == reference == zoo.get_spec(name).params
+
+
+def test_cifar_resnets_have_the_papers_layout():
+    model = zoo.build_model("resnet20", classes=10, input_shape=(32, 32, 3))
+    assert model.count_params() == 271_098
+    assert model.get_layer("conv2_block3_out").output.shape[1:] == (32, 32, 16)
+    assert model.get_layer("conv4_block3_out").output.shape[1:] == (8, 8, 64)
+    weighted = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert len(weighted) == 19  # 6n + 1 convolutions and the classifier: 20 layers

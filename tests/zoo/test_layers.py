@@ -1,4 +1,4 @@
-"""The zoo's layers: the fused BatchNormalization against Keras' own."""
+"""The zoo's layers: the fused BatchNormalization against Keras' own, and the others."""
 
 import keras
 import numpy as np
@@ -87,3 +87,15 @@ def test_fast_layers_switch_both_ways():
     kinds = {type(layer) for layer in model.layers if layer.name.endswith(("_bn", "_conv"))}
     assert kinds == {keras.layers.BatchNormalization, keras.layers.Conv2D}
     np.testing.assert_allclose(np.asarray(model(images)), fused_outputs, atol=1e-5)
+
+
+def test_zero_padding_shortcut_subsamples_and_pads_channels():
+    from zoo.layers import ZeroPaddingShortcut
+
+    images = np.arange(2 * 5 * 5 * 3, dtype="float32").reshape(2, 5, 5, 3)
+    layer = ZeroPaddingShortcut(8, 2)
+    outputs = np.asarray(layer(images))
+    assert outputs.shape == (2, 3, 3, 8) == layer.compute_output_shape((2, 5, 5, 3))
+    np.testing.assert_array_equal(outputs[..., 2:5], images[:, ::2, ::2, :])
+    assert not outputs[..., :2].any() and not outputs[..., 5:].any()
+    assert ZeroPaddingShortcut.from_config(layer.get_config()).filters == 8

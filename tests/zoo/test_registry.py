@@ -48,6 +48,7 @@ def test_list_models_pattern_matches_names_and_aliases():
     assert zoo.list_models("resnet1*") == [
         "resnet101",
         "resnet101_v2",
+        "resnet110",
         "resnet152",
         "resnet152_v2",
         "resnet18",

@@ -78,22 +78,45 @@ def _builder(depths: Sequence[int]) -> Callable[[keras.KerasTensor], keras.Keras
     return build
 
 
+def register_resnet(
+    name: str,
+    family: str,
+    params: int,
+    default_size: int,
+    min_size: int,
+    body_end: str,
+    description: str,
+    builder: Callable[[keras.KerasTensor], keras.KerasTensor],
+) -> None:
+    """Registers one of the paper's ResNets: average pooling, blocks named `convS_blockB_out`."""
+    register(
+        ArchSpec(
+            name=name,
+            family=family,
+            params=params,
+            default_size=default_size,
+            min_size=min_size,
+            paper=_PAPER,
+            preprocessing="tf",
+            head=Head(pool="avg"),
+            body_end=body_end,
+            block_pattern=r"^conv\d_block\d+_out$",
+            description=description,
+        )
+    )(builder)
+
+
 for _name, _depths, _params in (
     ("resnet18", (2, 2, 2, 2), 11_699_112),
     ("resnet34", (3, 4, 6, 3), 21_814_696),
 ):
-    register(
-        ArchSpec(
-            name=_name,
-            family="resnet",
-            params=_params,
-            default_size=224,
-            min_size=1,
-            paper=_PAPER,
-            preprocessing="tf",
-            head=Head(pool="avg"),
-            body_end=f"conv5_block{_depths[-1]}_out",
-            block_pattern=r"^conv\d_block\d+_out$",
-            description=f"ResNet-{_name[6:]} with basic blocks and projection shortcuts",
-        )
-    )(_builder(_depths))
+    register_resnet(
+        _name,
+        "resnet",
+        _params,
+        default_size=224,
+        min_size=1,
+        body_end=f"conv5_block{_depths[-1]}_out",
+        description=f"ResNet-{_name[6:]} with basic blocks and projection shortcuts",
+        builder=_builder(_depths),
+    )

@@ -1,0 +1,84 @@
+"""The CIFAR-10 ResNets (He et al., 2016, Sec. 4.2): ResNet-20, 32, 44, 56 and 110.
+
+Networks for 32x32 images: a 3x3 convolution of 16 filters, then three stages
+of `n` basic blocks on maps of 32, 16 and 8 pixels with 16, 32 and 64 filters
+(6n + 2 weighted layers), subsampling by the first convolution of a stage with a
+stride of 2, global average pooling and the classifier. Shortcuts are identities
+everywhere, zero-padded where the stage widens (option A, parameter-free).
+Convolutions have no bias and are followed by batch normalisation (momentum 0.9,
+epsilon 1.001e-5, as in the zoo's ImageNet ResNets). With 10 classes they have
+271,098, 466,426, 661,754, 857,082 and 1,736,058 parameters, the paper's 0.27M,
+0.46M, 0.66M, 0.85M and 1.7M (Table 6) to within 1%. At
+small inputs they keep far more resolution than ResNet-18, whose ImageNet stem
+divides the side by 4 before the first block; that makes them the zoo's
+networks for 32-pixel images.
+
+Layer names follow the zoo's ResNets: `conv1_conv`, `conv2_block1_1_conv`,
+`conv2_block1_out` ... `conv4_block{n}_out`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras
+
+from zoo.archs.resnet import _conv_bn, register_resnet
+from zoo.layers import ZeroPaddingShortcut
+
+_WIDTHS = (16, 32, 64)
+
+
+def _block(x: keras.KerasTensor, filters: int, strides: int, name: str) -> keras.KerasTensor:
+    """Two 3x3 conv-BN layers plus an identity (or zero-padded) shortcut, then ReLU."""
+    if strides != 1 or x.shape[-1] != filters:
+        shortcut = ZeroPaddingShortcut(filters, strides, name=f"{name}_0_pad")(x)
+    else:
+        shortcut = x
+    x = _conv_bn(x, filters, 3, f"{name}_1", strides=strides)
+    x = keras.layers.Activation("relu", name=f"{name}_1_relu")(x)
+    x = _conv_bn(x, filters, 3, f"{name}_2")
+    x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
+    return keras.layers.Activation("relu", name=f"{name}_out")(x)
+
+
+def _builder(blocks: int) -> Callable[[keras.KerasTensor], keras.KerasTensor]:
+    """A registry builder with `blocks` (the paper's n) blocks per stage."""
+
+    def build(x: keras.KerasTensor) -> keras.KerasTensor:
+        """Builds the body, conv1 to the last block, on a preprocessed input.
+
+        Args:
+            x: The preprocessed input tensor.
+
+        Returns:
+            The last block's output.
+        """
+        x = _conv_bn(x, _WIDTHS[0], 3, "conv1")
+        x = keras.layers.Activation("relu", name="conv1_relu")(x)
+        for stage, filters in enumerate(_WIDTHS, start=2):
+            for block in range(1, blocks + 1):
+                strides = 2 if block == 1 and stage > 2 else 1
+                x = _block(x, filters, strides, f"conv{stage}_block{block}")
+        return x
+
+    return build
+
+
+for _depth, _params in (
+    (20, 335_448),
+    (32, 530_776),
+    (44, 726_104),
+    (56, 921_432),
+    (110, 1_800_408),
+):
+    register_resnet(
+        f"resnet{_depth}",
+        "resnet_cifar",
+        _params,
+        default_size=32,
+        min_size=4,
+        body_end=f"conv4_block{(_depth - 2) // 6}_out",
+        description=f"ResNet-{_depth} for 32x32 images (CIFAR-10), zero-padded shortcuts",
+        builder=_builder((_depth - 2) // 6),
+    )
