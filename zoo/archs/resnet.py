@@ -17,13 +17,14 @@ from collections.abc import Callable, Sequence
 
 import keras
 
+from zoo.layers import ZeroPaddingShortcut
 from zoo.registry import ArchSpec, Head, register
 
 _PAPER = "He et al., Deep Residual Learning for Image Recognition, CVPR 2016"
 _WIDTHS = (64, 128, 256, 512)
 
 
-def _conv_bn(
+def conv_bn(
     x: keras.KerasTensor, filters: int, size: int, name: str, strides: int = 1
 ) -> keras.KerasTensor:
     """`{name}_conv` (no bias, 'same' padding) followed by `{name}_bn`."""
@@ -39,15 +40,23 @@ def _conv_bn(
     return keras.layers.BatchNormalization(momentum=0.9, epsilon=1.001e-5, name=f"{name}_bn")(x)
 
 
-def _basic_block(x: keras.KerasTensor, filters: int, strides: int, name: str) -> keras.KerasTensor:
-    """Two 3x3 conv-BN layers plus a shortcut, then ReLU as `{name}_out`."""
-    if strides != 1 or x.shape[-1] != filters:
-        shortcut = _conv_bn(x, filters, 1, f"{name}_0", strides=strides)
+def basic_block(
+    x: keras.KerasTensor, filters: int, strides: int, name: str, projection: bool = True
+) -> keras.KerasTensor:
+    """Two 3x3 conv-BN layers plus a shortcut, then ReLU as `{name}_out`.
+
+    Where the shape changes, the shortcut is a 1x1 conv-BN projection (option B)
+    or, with `projection=False`, the identity zero-padded (option A).
+    """
+    if (strides != 1 or x.shape[-1] != filters) and projection:
+        shortcut = conv_bn(x, filters, 1, f"{name}_0", strides=strides)
+    elif strides != 1 or x.shape[-1] != filters:
+        shortcut = ZeroPaddingShortcut(filters, strides, name=f"{name}_0_pad")(x)
     else:
         shortcut = x
-    x = _conv_bn(x, filters, 3, f"{name}_1", strides=strides)
+    x = conv_bn(x, filters, 3, f"{name}_1", strides=strides)
     x = keras.layers.Activation("relu", name=f"{name}_1_relu")(x)
-    x = _conv_bn(x, filters, 3, f"{name}_2")
+    x = conv_bn(x, filters, 3, f"{name}_2")
     x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
     return keras.layers.Activation("relu", name=f"{name}_out")(x)
 
@@ -65,14 +74,14 @@ def _builder(depths: Sequence[int]) -> Callable[[keras.KerasTensor], keras.Keras
             The last block's output.
         """
         x = keras.layers.ZeroPadding2D(3, name="conv1_pad")(x)
-        x = _conv_bn(x, 64, 7, "conv1", strides=2)
+        x = conv_bn(x, 64, 7, "conv1", strides=2)
         x = keras.layers.Activation("relu", name="conv1_relu")(x)
         x = keras.layers.ZeroPadding2D(1, name="pool1_pad")(x)
         x = keras.layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
         for stage, (depth, filters) in enumerate(zip(depths, _WIDTHS, strict=True), start=2):
             for block in range(1, depth + 1):
                 strides = 2 if block == 1 and stage > 2 else 1
-                x = _basic_block(x, filters, strides, f"conv{stage}_block{block}")
+                x = basic_block(x, filters, strides, f"conv{stage}_block{block}")
         return x
 
     return build

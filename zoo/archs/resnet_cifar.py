@@ -23,23 +23,9 @@ from collections.abc import Callable
 
 import keras
 
-from zoo.archs.resnet import _conv_bn, register_resnet
-from zoo.layers import ZeroPaddingShortcut
+from zoo.archs.resnet import basic_block, conv_bn, register_resnet
 
 _WIDTHS = (16, 32, 64)
-
-
-def _block(x: keras.KerasTensor, filters: int, strides: int, name: str) -> keras.KerasTensor:
-    """Two 3x3 conv-BN layers plus an identity (or zero-padded) shortcut, then ReLU."""
-    if strides != 1 or x.shape[-1] != filters:
-        shortcut = ZeroPaddingShortcut(filters, strides, name=f"{name}_0_pad")(x)
-    else:
-        shortcut = x
-    x = _conv_bn(x, filters, 3, f"{name}_1", strides=strides)
-    x = keras.layers.Activation("relu", name=f"{name}_1_relu")(x)
-    x = _conv_bn(x, filters, 3, f"{name}_2")
-    x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
-    return keras.layers.Activation("relu", name=f"{name}_out")(x)
 
 
 def _builder(blocks: int) -> Callable[[keras.KerasTensor], keras.KerasTensor]:
@@ -54,12 +40,13 @@ def _builder(blocks: int) -> Callable[[keras.KerasTensor], keras.KerasTensor]:
         Returns:
             The last block's output.
         """
-        x = _conv_bn(x, _WIDTHS[0], 3, "conv1")
+        x = conv_bn(x, _WIDTHS[0], 3, "conv1")
         x = keras.layers.Activation("relu", name="conv1_relu")(x)
         for stage, filters in enumerate(_WIDTHS, start=2):
             for block in range(1, blocks + 1):
                 strides = 2 if block == 1 and stage > 2 else 1
-                x = _block(x, filters, strides, f"conv{stage}_block{block}")
+                name = f"conv{stage}_block{block}"
+                x = basic_block(x, filters, strides, name, projection=False)
         return x
 
     return build
