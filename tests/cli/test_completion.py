@@ -64,10 +64,10 @@ def test_sub_command_short_help_comes_from_the_table():
 
 
 def test_architecture_names():
-    assert plain("train --arch resnet1") == ["resnet101", "resnet101_v2", "resnet152",
-                                             "resnet152_v2", "resnet18"]  # fmt: skip
+    assert plain("train --arch resnet1") == ["resnet101", "resnet101_v2", "resnet110",
+                                             "resnet152", "resnet152_v2", "resnet18"]  # fmt: skip
     assert plain("train --arch ") == list(ARCHITECTURES)
-    assert plain("train --arch ResNet-5") == ["resnet50", "resnet50_v2"]
+    assert plain("train --arch ResNet-5") == ["resnet50", "resnet50_v2", "resnet56"]
     assert plain("search --arch resnet18,le") == ["resnet18,lenet5"]
     assert plain("info vgg1") == ["vgg16", "vgg19"]
     assert plain("weights fetch xc") == ["xception"]
