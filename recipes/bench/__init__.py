@@ -4,5 +4,5 @@
 - `train`: training images/s against `image_dataset_from_directory` and a float32 `fit`.
 - `model`: one architecture's cost, speed, latency, memory and FLOP utilisation on
   synthetic batches, against the keras.applications (or Keras-layer) model; `peak`
-  measures the matmul peak that utilisation is relative to.
+  measures the matmul peak that utilisation is relative to, `memory` the peak memory.
 """

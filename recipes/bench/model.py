@@ -24,8 +24,6 @@ run and precision (`recipes.bench.peak`), timed after every round as well.
 from __future__ import annotations
 
 import os
-import resource
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 import zoo
+from recipes.bench.memory import gpu_peak_bytes, peak_rss_bytes
 from recipes.bench.peak import MatmulPeak
 from recipes.config import DEFAULT_PRESETS, load_preset, resolve_config
 from recipes.training.devices import set_precision, setup_devices
@@ -154,24 +153,6 @@ def _keras_side(spec: ArchSpec, size: int, classes: int) -> _Side:
     )
 
 
-def _gpu_memory(reset: bool = False) -> int | None:
-    """Peak bytes on GPU:0 since the last reset (or `None` without a GPU)."""
-    if not tf.config.list_physical_devices("GPU"):
-        return None
-    try:
-        if reset:
-            tf.config.experimental.reset_memory_stats("GPU:0")
-            return None
-        return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
-    except (ValueError, RuntimeError):
-        return None
-
-
-def _peak_rss_bytes() -> int:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak if sys.platform == "darwin" else peak * 1024)  # bytes on macOS, KiB on Linux
-
-
 def _run_round(
     side: _Side,
     name: str,
@@ -183,7 +164,7 @@ def _run_round(
 ) -> None:
     """One round of one side: training, throughput and latency, as `mode` asks."""
     set_precision(side.precision)
-    _gpu_memory(reset=True)
+    gpu_peak_bytes(reset=True)
     if mode in ("train", "both"):
         clock = _Clock()
         side.model.fit(
@@ -207,7 +188,7 @@ def _run_round(
         if timed:
             side.infer.append(seconds)
         _latency(side, one, timed)
-    peak = _gpu_memory()
+    peak = gpu_peak_bytes()
     if peak is not None:
         side.gpu_peak = max(peak, side.gpu_peak or 0)
 
@@ -397,7 +378,7 @@ def measure_model(
         "ratios": _ratios(zoo_report, keras_report),
         "peak": peak_reports,
         "memory": {
-            "peak_rss_bytes": _peak_rss_bytes(),
+            "peak_rss_bytes": peak_rss_bytes(),
             "peak_rss_note": "whole process (both sides, the matmul peak and TensorFlow itself)",
             "gpu_peak_bytes": max(
                 (p for p in (zoo_report["gpu_peak_bytes"], keras_report["gpu_peak_bytes"]) if p),
