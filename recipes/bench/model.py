@@ -86,19 +86,6 @@ class _Clock(keras.callbacks.Callback):
     on_predict_end = on_train_end
 
 
-def keras_application(spec: ArchSpec) -> tuple[Callable[..., keras.Model], dict[str, Any]] | None:
-    """The keras.applications constructor behind an architecture, if it is one.
-
-    Args:
-        spec: The architecture.
-
-    Returns:
-        The constructor and the arguments that fix the zoo's variant (e.g.
-        `alpha`), or `None` for the zoo's own architectures.
-    """
-    return spec.application
-
-
 def _forward(model: keras.Model, jit: bool) -> Callable[[tf.Tensor], tf.Tensor]:
     def forward(images: tf.Tensor) -> tf.Tensor:
         return model(images, training=False)
@@ -130,7 +117,7 @@ def _zoo_side(spec: ArchSpec, size: int, classes: int, settings: dict[str, Any])
 
 def _keras_side(spec: ArchSpec, size: int, classes: int) -> _Side:
     set_precision("fp32")
-    application = keras_application(spec)
+    application = spec.application
     if application is not None:
         constructor, fixed = application
         model = constructor(

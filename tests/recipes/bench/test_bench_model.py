@@ -5,17 +5,17 @@ import pytest
 import tensorflow as tf
 
 import zoo
-from recipes.bench.model import keras_application, measure_model
+from recipes.bench.model import measure_model
 from recipes.bench.peak import matmul_peak
 from zoo.errors import UsageError
 
 
 def test_keras_application_is_found_for_keras_bases_only():
-    constructor, fixed = keras_application(zoo.get_spec("resnet50"))
+    constructor, fixed = zoo.get_spec("resnet50").application
     assert constructor is keras.applications.ResNet50
     assert fixed == {}
-    assert keras_application(zoo.get_spec("resnet18")) is None
-    assert keras_application(zoo.get_spec("lenet5")) is None
+    assert zoo.get_spec("resnet18").application is None
+    assert zoo.get_spec("lenet5").application is None
 
 
 def test_matmul_peak_says_how_it_was_measured():
