@@ -90,7 +90,7 @@ def chosen_classes(classes: int | Sequence[str]) -> list[str]:
     if not MIN_CLASSES <= len(names) <= MAX_CLASSES:
         raise UsageError(
             f"The built-in shapes dataset takes {MIN_CLASSES} to {MAX_CLASSES} classes; "
-            f"{len(names)} were named."
+            f"{len(names)} {'was' if len(names) == 1 else 'were'} named."
         )
     return sorted(names)
 
