@@ -25,7 +25,8 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
     bfloat16/float16 inputs as they are, which makes mixed-precision training
     of BatchNorm networks much faster. Masks, batch renormalisation,
     synchronized statistics, inputs that are not 4-D channels-last and an
-    `epsilon` below the kernel's minimum fall back to Keras' computation.
+    `epsilon` below the kernel's minimum fall back to Keras' computation, and
+    so does every backend but TensorFlow.
     """
 
     _MIN_EPSILON = 1.001e-5  # the fused kernel's smallest epsilon
@@ -62,7 +63,8 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
 
     def _fusable(self, inputs: Any, mask: Any) -> bool:
         return (
-            mask is None
+            keras.backend.backend() == "tensorflow"
+            and mask is None
             and not self.renorm
             and not self.synchronized
             and len(inputs.shape) == 4

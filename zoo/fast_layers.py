@@ -6,7 +6,8 @@ in place of `Conv2D`: the same weights, config and results, computed faster.
 The layers change class in place, since neither adds state: the weights, the
 config and the graph stay as they are. Model files are saved with Keras' own
 layers (`keras_layers`), so they load without the project; `use_fast_layers`
-turns a loaded model's layers back.
+turns a loaded model's layers back. Both are TensorFlow kernels: on Keras' other
+backends a model keeps Keras' layers.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def use_fast_layers(model: keras.Model, fast: bool = True) -> keras.Model:
     """Makes a model's layers the zoo's faster ones (or Keras' own again).
 
     Only layers of exactly Keras' class change: subclasses keep their own
-    computation.
+    computation. On a backend other than TensorFlow nothing changes.
 
     Args:
         model: A Keras model (nested models included).
@@ -40,6 +41,8 @@ def use_fast_layers(model: keras.Model, fast: bool = True) -> keras.Model:
     Returns:
         The same model.
     """
+    if keras.backend.backend() != "tensorflow":
+        return model
     swaps = FAST_LAYERS if fast else {new: old for old, new in FAST_LAYERS.items()}
     for layer in _all_layers(model):
         target = swaps.get(type(layer))

@@ -15,7 +15,6 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)
 IMAGENET_STD_RGB = (0.229, 0.224, 0.225)
@@ -122,16 +121,16 @@ class LocalResponseNormalization(keras.layers.Layer):
         super().__init__(**kwargs)
         self.size, self.bias, self.alpha, self.beta = size, bias, alpha, beta
 
-    def call(self, inputs: tf.Tensor) -> tf.Tensor:
-        x = tf.cast(inputs, tf.float32)
-        y = tf.nn.local_response_normalization(
-            x,
-            depth_radius=self.size // 2,
-            bias=self.bias,
-            alpha=self.alpha,
-            beta=self.beta,
-        )
-        return tf.cast(y, inputs.dtype)
+    def call(self, inputs: Any) -> Any:
+        # keras.ops, not tf.nn.local_response_normalization: the layer runs on every backend.
+        x = keras.ops.cast(inputs, "float32")
+        radius = self.size // 2
+        channels = x.shape[-1]
+        padding = [(0, 0)] * (len(x.shape) - 1) + [(radius, radius)]
+        squares = keras.ops.pad(keras.ops.square(x), padding)
+        window_sums = sum(squares[..., i : i + channels] for i in range(2 * radius + 1))
+        y = x / keras.ops.power(self.bias + self.alpha * window_sums, self.beta)
+        return keras.ops.cast(y, inputs.dtype)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return input_shape
