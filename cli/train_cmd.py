@@ -130,7 +130,13 @@ def _run(task: str, flags: dict[str, Any], config_file: str | None, as_json: boo
     if as_json:
         echo_json(result.to_dict())
         return
-    click.echo(f"run: {result.run_dir}")
+    if result.run_dir:
+        click.echo(f"run: {result.run_dir}")
+    else:
+        click.echo(
+            f"process {result.process_index} of {result.processes}: done; process 0 wrote "
+            "the run directory"
+        )
     click.echo(
         f"{_count(result.epochs, 'epoch')} in {result.seconds:.1f} s, precision "
         f"{result.precision}, {_count(result.replicas, 'device')} ({result.strategy} strategy)"

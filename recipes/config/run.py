@@ -32,7 +32,9 @@ from recipes.config.schema import (
 from zoo.errors import UsageError, closest, hint_for, shorten
 
 # Settings that say where and how a run is carried out, not what it computes.
-_NOT_FINGERPRINTED = frozenset({"output", "resume", "preset_source", "keep_checkpoints"})
+_NOT_FINGERPRINTED = frozenset(
+    {"output", "resume", "preset_source", "keep_checkpoints", "cluster_timeout"}
+)
 # Settings newer than some runs, with the value those runs had: left out of the fingerprint
 # at that value, so that the runs still resume.
 _ADDED_LATER = {"deterministic": False}

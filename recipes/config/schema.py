@@ -32,7 +32,7 @@ from recipes.config.setting import (
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "step", "plateau", "cosine")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-STRATEGIES = ("auto", "default", "mirrored", "multiworker")
+STRATEGIES = ("auto", "default", "mirrored", "multihost")
 JIT_MODES = ("auto", "on", "off")
 AUGMENT_PRESETS = ("none", "light", "standard", "strong")
 INTERPOLATIONS = (
@@ -254,7 +254,16 @@ class DeviceSettings:
         "auto", "XLA compilation of the train step (auto: on GPUs).", choices=JIT_MODES
     )
     strategy: str = setting(
-        "auto", "tf.distribute strategy (auto: every visible GPU).", choices=STRATEGIES
+        "auto",
+        "auto: every visible GPU of this machine; multihost: several processes or machines "
+        "(KERAS_BACKEND=jax; cluster from KERAS_DISTRIBUTION_* or Slurm).",
+        choices=STRATEGIES,
+    )
+    cluster_timeout: int = setting(
+        300,
+        "Seconds a multihost process waits for the others (or the coordinator) to answer.",
+        low=1,
+        commands=(TRAIN, FINETUNE),
     )
 
 

@@ -26,6 +26,7 @@ from recipes.data.augment import resolve_policy
 from recipes.data.bundle import DataBundle, SourceData, make_bundle
 from recipes.data.check import scan
 from recipes.data.decode import check_image_args
+from recipes.data.pipeline import Share
 from recipes.data.sources.tfds_prepare import DataUnavailableError
 from zoo.errors import UsageError
 
@@ -33,6 +34,7 @@ __all__ = [
     "DataBundle",
     "DataSettings",
     "DataUnavailableError",
+    "Share",
     "SourceData",
     "find_data",
     "load_data",
@@ -52,6 +54,7 @@ def load_data(
     classes: int | None = None,
     shuffle: bool = True,
     download: bool = True,
+    share: Share | None = None,
 ) -> DataBundle:
     """Builds the train, validation and test pipelines of a data source.
 
@@ -70,6 +73,8 @@ def load_data(
         shuffle: Whether the training split is shuffled every epoch.
         download: Whether tensorflow-datasets may download a dataset that is
             not prepared.
+        share: This process's share of each batch, when several processes
+            train together (`recipes.data.pipeline.Share`).
 
     Returns:
         The pipelines, class names, counts and skipped files.
@@ -101,6 +106,7 @@ def load_data(
         seed=seed,
         policy=resolve_policy(augment),
         shuffle=shuffle,
+        share=share,
     )
 
 

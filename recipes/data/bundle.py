@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from recipes.data.augment import AugmentPolicy
-from recipes.data.pipeline import Split, batches
+from recipes.data.pipeline import Share, Split, batches
 
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -98,6 +98,10 @@ class DataBundle:
         cache_note: Why `cache` is not the one asked for (empty when it is).
         source_size: `(height, width)` of the source's images before resizing,
             when known (see `SourceData`).
+        share: This process's share of each batch, when several processes
+            train together (see `recipes.data.pipeline.Share`).
+        padding: Zero-weight images added to each evaluation split (`val`,
+            `test`) so that its last batch splits evenly between processes.
     """
 
     train: Any
@@ -117,6 +121,8 @@ class DataBundle:
     cache: str = "memory"
     cache_note: str = ""
     source_size: tuple[int, int] | None = None
+    share: Share | None = None
+    padding: dict[str, int] = field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:
@@ -153,6 +159,7 @@ def make_bundle(
     seed: int,
     policy: AugmentPolicy,
     shuffle: bool = True,
+    share: Share | None = None,
 ) -> DataBundle:
     """The train, validation and test pipelines of what a source found.
 
@@ -165,6 +172,7 @@ def make_bundle(
         seed: Seed of the shuffle and the augmentation.
         policy: Augmentation of the training split.
         shuffle: Whether the training split is shuffled every epoch.
+        share: This process's share of each batch (several processes).
 
     Returns:
         The bundle.
@@ -178,8 +186,14 @@ def make_bundle(
             train=name == "train",
             shuffle=shuffle,
             policy=policy,
+            share=share,
         )
         for name, split in found.splits.items()
+    }
+    padding = {
+        name: share.padding(sum(found.counts[name].values()), batch_size)
+        for name in found.splits
+        if share is not None and name != "train"
     }
     return DataBundle(
         train=pipelines.get("train"),
@@ -199,4 +213,6 @@ def make_bundle(
         cache=found.cache,
         cache_note=found.cache_note,
         source_size=found.source_size,
+        share=share,
+        padding=padding,
     )

@@ -35,6 +35,35 @@ class Split:
     labels: list[int] | None = None
 
 
+@dataclass(frozen=True)
+class Share:
+    """This process's share of every batch, when several processes train together.
+
+    Every process builds the same batches (same seed, same order) and keeps
+    its slice: process `index` of `processes` takes the `index`-th of
+    `processes` equal parts. Parts must be equal, so a last batch that does
+    not split evenly is cut for training (at most `processes - 1` images of an
+    epoch, a different few each epoch) and padded with images of weight 0 for
+    evaluation (every image counted exactly once). The slice is taken before
+    augmentation, so each process augments only its own images.
+
+    Attributes:
+        processes: How many processes share each batch.
+        index: This process's part, 0 to `processes - 1`.
+    """
+
+    processes: int
+    index: int
+
+    def padding(self, count: int, batch_size: int) -> int:
+        """Zero-weight images an evaluation split of `count` images gets (see above)."""
+        return -(count % batch_size) % self.processes
+
+    def training_steps(self, count: int, batch_size: int) -> int:
+        """Batches of a training split of `count` images, once the last one is cut."""
+        return count // batch_size + (count % batch_size >= self.processes)
+
+
 def batches(
     split: Split,
     num_classes: int,
@@ -44,6 +73,7 @@ def batches(
     train: bool,
     shuffle: bool = True,
     policy: AugmentPolicy | None = None,
+    share: Share | None = None,
 ) -> Any:
     """A split as prefetched `(float32 images, one-hot labels)` batches.
 
@@ -55,6 +85,8 @@ def batches(
         train: Whether this is the training split (shuffled and augmented).
         shuffle: Whether the training split is shuffled every epoch.
         policy: Augmentation of the training split, or `None`.
+        share: This process's share of each batch (see `Share`); evaluation
+            batches then carry sample weights, `(images, labels, weights)`.
 
     Returns:
         The pipeline: one pass over the split per iteration (no `repeat`).
@@ -75,15 +107,44 @@ def batches(
         return tf.cast(images, tf.float32), tf.one_hot(labels, num_classes, dtype=tf.float32)
 
     data = data.map(to_float, num_parallel_calls=tf.data.AUTOTUNE)
+    if share is not None and share.processes > 1:
+        data = data.map(_part(share, weighted=not train), num_parallel_calls=tf.data.AUTOTUNE)
+        if train:  # a last batch smaller than the process count is cut to nothing
+            data = data.filter(lambda images, labels: tf.shape(images)[0] > 0)
     augment = build_augmenter(policy, seed) if train and policy is not None else None
     if augment is not None:
         data = data.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
     if split.count is not None:
         steps = math.ceil(split.count / batch_size)
+        if share is not None and train:
+            steps = share.training_steps(split.count, batch_size)
         data = data.apply(tf.data.experimental.assert_cardinality(steps))
     options = tf.data.Options()
     options.deterministic = True  # batches in order, whatever the parallel calls' timing
     return data.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+def _part(share: Share, weighted: bool) -> Any:
+    import tensorflow as tf
+
+    parts, index = share.processes, share.index
+
+    def part(images: Any, labels: Any) -> tuple[Any, ...]:
+        size = tf.shape(images)[0]
+        if not weighted:  # cut to a multiple of the process count
+            length = size // parts
+            return tuple(t[index * length : (index + 1) * length] for t in (images, labels))
+        length = (size + parts - 1) // parts
+        pad = length * parts - size
+        weights = tf.concat([tf.ones([size]), tf.zeros([pad])], axis=0)
+        padded = (
+            tf.pad(images, [[0, pad]] + [[0, 0]] * (images.shape.rank - 1)),
+            tf.pad(labels, [[0, pad], [0, 0]]),
+            weights,
+        )
+        return tuple(t[index * length : (index + 1) * length] for t in padded)
+
+    return part
 
 
 def select(cached: Any, indices: list[int], usable: int) -> Any:

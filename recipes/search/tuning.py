@@ -47,6 +47,11 @@ def search(request: SearchRequest, isolate: bool = True) -> dict[str, Any]:
             study is changed then.
     """
     plan, archs = plan_for(request)
+    if plan.settings.get("strategy") == "multihost":
+        raise UsageError(
+            "zoo search trains each trial on one machine (--tuner-id and --oracle spread the "
+            "trials over machines); --strategy multihost is for zoo train and zoo finetune."
+        )
     role = os.environ.get("KERASTUNER_TUNER_ID", "")
     chief, worker = role == "chief", bool(role) and role != "chief"
     if not worker:  # the chief checks the study once, for all its workers

@@ -244,3 +244,31 @@ class StopOnNaN(keras.callbacks.Callback):
         if loss is not None and not math.isfinite(float(loss)):
             self.diverged_at = (self._epoch + 1, batch + 1)
             self.model.stop_training = True
+
+
+class PaddedLossCorrection(keras.callbacks.Callback):
+    """Takes the zero-weight padding of a multi-host run's validation split out of `val_loss`.
+
+    The validation split's last batch is padded to split evenly between the
+    processes (`recipes.data.pipeline.Share`). The padding's weight is 0, so
+    accuracy and cross-entropy are exact, but Keras averages the loss over
+    every image of a batch, padding included: `val_loss` comes out
+    `images / (images + padding)` of the true mean. First in the callback
+    list, so that the others see the corrected value.
+
+    Args:
+        factor: `(images + padding) / images` of the validation split.
+    """
+
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if logs is not None and "val_loss" in logs:
+            logs["val_loss"] = float(logs["val_loss"]) * self.factor
+
+
+def padding_factor(images: int, padding: int) -> float:
+    """`(images + padding) / images`: what corrects a padded split's mean loss."""
+    return (images + padding) / images if images else 1.0

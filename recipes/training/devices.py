@@ -1,9 +1,13 @@
-"""Devices: mixed precision, XLA and tf.distribute strategies for a run."""
+"""Devices: mixed precision, XLA, and the strategy a run trains under.
+
+One machine: a tf.distribute strategy (the default one, or MirroredStrategy
+over its GPUs). Several: `multihost`, Keras' data parallelism on the JAX
+backend (`recipes.training.multihost`); its `strategy` is the default
+tf.distribute one, whose scope does nothing.
+"""
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +15,8 @@ import keras
 import tensorflow as tf
 
 from recipes.config.schema import DeviceSettings
+from recipes.data import Share
+from recipes.training.multihost import describe_cluster, join_cluster
 from zoo.errors import UsageError
 
 _POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
@@ -23,12 +29,14 @@ class DeviceSetup:
     Attributes:
         precision: `fp32`, `bf16` or `fp16` (resolved from `auto`).
         jit: Whether XLA compiles the train step.
-        strategy: The tf.distribute strategy (the default one for one device).
-        strategy_name: `default`, `mirrored` or `multiworker`.
+        strategy: The tf.distribute strategy (the default one for one device
+            and for `multihost`).
+        strategy_name: `default`, `mirrored` or `multihost`.
         replicas: Number of replicas in sync.
         devices: Short description of the devices, e.g. `CPU` or `2 x GPU`.
-        is_chief: Whether this process writes the run directory (always, but
-            for the non-chief workers of a multi-worker cluster).
+        processes: How many processes train together (`multihost`).
+        process_index: This process's id among them; only process 0 writes
+            the run directory.
     """
 
     precision: str
@@ -37,7 +45,18 @@ class DeviceSetup:
     strategy_name: str
     replicas: int
     devices: str
-    is_chief: bool = True
+    processes: int = 1
+    process_index: int = 0
+
+    @property
+    def is_chief(self) -> bool:
+        """Whether this process writes the run directory (process 0)."""
+        return self.process_index == 0
+
+    @property
+    def share(self) -> Share | None:
+        """This process's share of each batch, when several processes train together."""
+        return Share(self.processes, self.process_index) if self.processes > 1 else None
 
 
 def enable_memory_growth() -> None:
@@ -102,23 +121,17 @@ def set_precision(precision: str) -> None:
 
 
 def make_strategy(requested: str) -> tuple[tf.distribute.Strategy, str]:
-    """Builds the tf.distribute strategy.
+    """Builds the tf.distribute strategy of one machine.
 
     `auto` uses MirroredStrategy on all visible GPUs when there are two or more,
-    else the default strategy; `multiworker` reads the cluster from `TF_CONFIG`.
+    else the default strategy.
 
     Args:
-        requested: `auto`, `default`, `mirrored` or `multiworker`.
+        requested: `auto`, `default` or `mirrored`.
 
     Returns:
         The strategy and its resolved name.
-
-    Raises:
-        UsageError: `multiworker` without a valid `TF_CONFIG`.
     """
-    if requested == "multiworker":
-        _check_tf_config()
-        return tf.distribute.MultiWorkerMirroredStrategy(), "multiworker"
     gpus = tf.config.list_logical_devices("GPU")
     if requested == "mirrored":
         devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
@@ -128,41 +141,12 @@ def make_strategy(requested: str) -> tuple[tf.distribute.Strategy, str]:
     return tf.distribute.get_strategy(), "default"
 
 
-def is_chief_worker() -> bool:
-    """Whether this process is the chief of a `TF_CONFIG` cluster (`chief`, else worker 0)."""
-    raw = os.environ.get("TF_CONFIG")
-    if not raw:
-        return True
-    parsed = json.loads(raw)
-    task = parsed.get("task", {})
-    if "chief" in parsed.get("cluster", {}):
-        return task.get("type") == "chief"
-    return task.get("type") == "worker" and int(task.get("index", 0)) == 0
-
-
-def _check_tf_config() -> None:
-    raw = os.environ.get("TF_CONFIG")
-    if not raw:
-        raise UsageError(
-            "--strategy multiworker needs TF_CONFIG describing the cluster and this worker's task; "
-            "see tf.distribute.MultiWorkerMirroredStrategy."
-        )
-    try:
-        parsed = json.loads(raw)
-        parsed["cluster"]["worker"]
-        parsed["task"]["index"]
-    except (ValueError, KeyError, TypeError):
-        raise UsageError(
-            'TF_CONFIG must be JSON like {"cluster": {"worker": [...]}, '
-            '"task": {"type": "worker", "index": 0}}.'
-        ) from None
-
-
 def resolve_jit(requested: str) -> bool:
     """Whether to XLA-compile the train step.
 
-    `auto` follows Keras: XLA on GPUs, not on CPU-only machines, where it
-    compiles slowly and gains little for convolutions.
+    `auto` follows Keras: on the TensorFlow backend, XLA on GPUs, not on
+    CPU-only machines, where it compiles slowly and gains little for
+    convolutions; on JAX, always (JAX runs uncompiled steps op by op).
 
     Args:
         requested: `auto`, `on` or `off`.
@@ -172,29 +156,51 @@ def resolve_jit(requested: str) -> bool:
     """
     if requested != "auto":
         return requested == "on"
+    if keras.backend.backend() == "jax":
+        return True
     return bool(tf.config.list_physical_devices("GPU"))
 
 
 def setup_devices(devices: DeviceSettings) -> DeviceSetup:
     """Resolves and applies precision, XLA and the strategy for a run.
 
+    With `multihost`, this is where the process joins its cluster.
+
     Args:
-        devices: The device settings (`precision`, `jit`, `strategy`).
+        devices: The device settings (`precision`, `jit`, `strategy`,
+            `cluster_timeout`).
 
     Returns:
         The resolved set-up; the dtype policy is already set.
+
+    Raises:
+        UsageError: fp16 without a GPU; a bad cluster description.
+        ClusterError: The cluster could not form.
     """
     enable_memory_growth()
     resolved = resolve_precision(devices.precision)
     set_precision(resolved)
-    strategy_obj, name = make_strategy(devices.strategy)
     gpus = tf.config.list_physical_devices("GPU")
+    described = f"{len(gpus)} x GPU" if gpus else "CPU"
+    if devices.strategy == "multihost":
+        cluster = describe_cluster()
+        join_cluster(cluster, devices.cluster_timeout)
+        return DeviceSetup(
+            precision=resolved,
+            jit=resolve_jit(devices.jit),
+            strategy=tf.distribute.get_strategy(),
+            strategy_name="multihost",
+            replicas=len(keras.distribution.list_devices()),
+            devices=f"{described} x {cluster.processes} processes",
+            processes=cluster.processes,
+            process_index=cluster.index,
+        )
+    strategy_obj, name = make_strategy(devices.strategy)
     return DeviceSetup(
         precision=resolved,
         jit=resolve_jit(devices.jit),
         strategy=strategy_obj,
         strategy_name=name,
         replicas=strategy_obj.num_replicas_in_sync,
-        devices=f"{len(gpus)} x GPU" if gpus else "CPU",
-        is_chief=name != "multiworker" or is_chief_worker(),
+        devices=described,
     )

@@ -221,7 +221,7 @@ def prepare_finetune(
     with setup.strategy.scope():
         base = load_base(config, config.model.image_size)
     size = (base.image_size, base.image_size)
-    data = load_run_data(config, size, base.channels, sources, on_data)
+    data = load_run_data(config, size, base.channels, sources, on_data, setup.share)
     classes = data.num_classes
     head_epochs = config.finetune.head_epochs
     total = head_epochs + config.optim.epochs

@@ -18,22 +18,24 @@ from typing import Any
 import keras
 
 from recipes.config import RunConfig
-from recipes.data import DataBundle, SourceData, load_data, make_bundle
+from recipes.data import DataBundle, Share, SourceData, load_data, make_bundle
 from recipes.data.augment import resolve_policy
 from recipes.layout import RunLayout
 from recipes.training.callbacks import (
     EpochLine,
     LinearWarmup,
+    PaddedLossCorrection,
     PhaseProgbar,
     ResumableEarlyStopping,
     ResumablePlateau,
     RunRecorder,
     StopOnNaN,
+    padding_factor,
 )
 from recipes.training.devices import DeviceSetup
 from recipes.training.optim import learning_rate, make_optimizer, warmup_steps
 from recipes.understand.curves import write_curves
-from zoo.errors import ZooError
+from zoo.errors import UsageError, ZooError
 
 
 class TrainingDiverged(ZooError):
@@ -42,7 +44,11 @@ class TrainingDiverged(ZooError):
 
 @dataclass
 class RunResult:
-    """What a finished run reports (the CLI prints it, `--json` as is)."""
+    """What a finished run reports (the CLI prints it, `--json` as is).
+
+    `run_dir` is empty for the processes of a multi-host run other than
+    process 0, which writes the run directory.
+    """
 
     run_dir: str
     epochs: int
@@ -54,6 +60,8 @@ class RunResult:
     strategy: str
     replicas: int
     skipped_files: list[dict[str, str]] = field(default_factory=list)
+    processes: int = 1
+    process_index: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The result as plain data."""
@@ -73,6 +81,7 @@ def load_run_data(
     channels: int,
     sources: DataSource | None = None,
     on_data: Callable[[DataBundle], None] | None = None,
+    share: Share | None = None,
 ) -> DataBundle:
     """Loads the run's data source at the model's input size.
 
@@ -87,19 +96,28 @@ def load_run_data(
         channels: Input channels of the model.
         sources: Gives the source's images, found already (a search finds them once).
         on_data: Called with the loaded data (the CLI reports skipped files with it).
+        share: This process's share of each batch (`DeviceSetup.share`).
 
     Returns:
         The train/validation/test pipelines and the class names.
 
     Raises:
-        UsageError: The data's class count does not match `config.model.classes`.
+        UsageError: The data's class count does not match `config.model.classes`,
+            or the batch does not split evenly between the processes.
     """
+    batch_size = config.optim.batch_size
+    if share is not None and batch_size % share.processes:
+        raise UsageError(
+            f"--batch-size is the global batch, split between {share.processes} processes: "
+            f"make it a multiple of {share.processes}. Received: batch_size={batch_size}"
+        )
     if sources is not None:
         data = make_bundle(
             sources(config, input_size, channels),
-            batch_size=config.optim.batch_size,
+            batch_size=batch_size,
             seed=config.run.seed,
             policy=resolve_policy(config.augmentation),
+            share=share,
         )
     else:
         data = load_data(
@@ -107,9 +125,10 @@ def load_run_data(
             augment=config.augmentation,
             input_size=input_size,
             channels=channels,
-            batch_size=config.optim.batch_size,
+            batch_size=batch_size,
             seed=config.run.seed,
             classes=config.model.classes,
+            share=share,
         )
     if on_data is not None:
         on_data(data)
@@ -118,6 +137,8 @@ def load_run_data(
 
 def steps_per_epoch(data: DataBundle, batch_size: int) -> int:
     """Optimizer steps in one pass over the training split."""
+    if data.share is not None:
+        return max(1, data.share.training_steps(data.images("train"), batch_size))
     return max(1, math.ceil(data.images("train") / batch_size))
 
 
@@ -230,7 +251,9 @@ def fit_phase(
     nan_guard = StopOnNaN()
     interactive = sys.stdout.isatty()
     total = run_epochs or epochs
+    padded = data.padding.get("val", 0)
     every: list[keras.callbacks.Callback] = [
+        *([PaddedLossCorrection(padding_factor(data.images("val"), padded))] if padded else []),
         nan_guard,
         *([warmup] if warmup else []),
         *resumable.values(),
@@ -249,24 +272,15 @@ def fit_phase(
             best_checkpoint=RunLayout.BEST in RunLayout.KEPT[config.run.keep_checkpoints],
         ),
     ]
-    try:
-        model.fit(
-            data.train,
-            validation_data=data.val,
-            epochs=epochs,
-            initial_epoch=initial_epoch,
-            callbacks=every,
-            shuffle=False,  # the pipeline shuffles
-            verbose=1 if interactive else 0,
-        )
-    except ValueError as error:
-        if "PerReplica" not in str(error):
-            raise
-        raise ZooError(
-            f"Keras {keras.__version__} cannot run model.fit under this multi-worker strategy "
-            "(keras-team/keras#20585: it reduces a distributed batch outside a replica context); "
-            "use --strategy mirrored on one machine."
-        ) from None
+    model.fit(
+        data.train,
+        validation_data=data.val,
+        epochs=epochs,
+        initial_epoch=initial_epoch,
+        callbacks=every,
+        shuffle=False,  # the pipeline shuffles
+        verbose=1 if interactive else 0,
+    )
     if nan_guard.diverged_at is not None:
         _diverged(run, *nan_guard.diverged_at)
 
@@ -321,6 +335,7 @@ def finish_run(
         if dataset is None:
             continue
         scores = model.evaluate(dataset, verbose=0, return_dict=True)
+        scores["loss"] *= padding_factor(data.images(split), data.padding.get(split, 0))
         scores.setdefault(CROSS_ENTROPY, scores["loss"])  # no label smoothing: the same
         metrics.update({f"{split}_{name}": float(value) for name, value in scores.items()})
     metrics.update(facts or {})
@@ -332,7 +347,7 @@ def finish_run(
         run.drop_checkpoints(keep_checkpoints)
     history = run.history()
     return RunResult(
-        run_dir=str(run.path),
+        run_dir=str(run.path) if setup.is_chief else "",
         epochs=len(history),
         seconds=round(time.perf_counter() - started, 2),
         history=history,
@@ -342,4 +357,6 @@ def finish_run(
         strategy=setup.strategy_name,
         replicas=setup.replicas,
         skipped_files=list(data.bad),
+        processes=setup.processes,
+        process_index=setup.process_index,
     )

@@ -1,7 +1,9 @@
 """The run directory one training process opens, records its data into, resumes from, closes.
 
-Only a multi-worker cluster's chief writes the run directory; the other
-workers write to a scratch directory of their own, removed when they close it.
+Only process 0 of a multi-host run writes the run directory; the others
+write to a scratch directory of their own (every process must take part in
+saving a model), removed when they close it. To resume, they copy process 0's
+checkpoint into it: the run directory must be on a filesystem they all see.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from zoo.fast_layers import keras_layers
 def open_run(config: RunConfig, default_name: str, setup: DeviceSetup) -> RunLayout:
     """Creates (or reopens, with `--resume`) the run directory this process writes.
 
-    The non-chief workers of a multi-worker cluster train in step with the
-    chief but write their checkpoints to a scratch directory, so that only the
-    chief writes the run directory.
+    The other processes of a multi-host run train in step with process 0 but
+    write their checkpoints to a scratch directory, so that only process 0
+    writes the run directory; resuming, they start from a copy of its
+    checkpoint.
 
     Args:
         config: The run configuration (`run.output`, `run.resume`).
@@ -39,16 +42,33 @@ def open_run(config: RunConfig, default_name: str, setup: DeviceSetup) -> RunLay
         UsageError: See `RunLayout.create` and `RunLayout.reopen`.
     """
     if not setup.is_chief:
-        if config.run.resume:
-            raise UsageError(
-                "--resume is not supported with --strategy multiworker; start the run again."
-            )
-        scratch = tempfile.mkdtemp(prefix="zoo-worker-")
-        run_settings = dataclasses.replace(config.run, output=scratch)
-        return RunLayout.create(dataclasses.replace(config, run=run_settings), default_name)
+        scratch = tempfile.mkdtemp(prefix=f"zoo-process{setup.process_index}-")
+        in_scratch = dataclasses.replace(
+            config, run=dataclasses.replace(config.run, output=scratch)
+        )
+        if not config.run.resume:
+            return RunLayout.create(in_scratch, default_name)
+        _copy_checkpoint(config, scratch)
+        return RunLayout.reopen(in_scratch)
     if config.run.resume:
         return RunLayout.reopen(config)
     return RunLayout.create(config, default_name)
+
+
+def _copy_checkpoint(config: RunConfig, scratch: str) -> None:
+    """Copies what `--resume` reads of a run (all but its lock and logs) into `scratch`."""
+    source = RunLayout(config.run.output or ".")
+    if not config.run.output or not source.file(RunLayout.CONFIG).is_file():
+        raise UsageError(
+            f"--resume needs --output RUN_DIR, the run directory process 0 wrote, on a "
+            f"filesystem every process sees; {source.path} is not one."
+        )
+    shutil.copytree(
+        source.path,
+        scratch,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns(RunLayout.LOCK, RunLayout.LOGS),
+    )
 
 
 def close_run(run: RunLayout, setup: DeviceSetup) -> None:

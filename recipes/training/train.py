@@ -98,7 +98,7 @@ def prepare_train(
     resolve_input_shape(spec, (image_size, image_size, spec.channels))
     setup = setup_devices(config.devices)
     size = (image_size, image_size)
-    data = load_run_data(config, size, spec.channels, sources, on_data)
+    data = load_run_data(config, size, spec.channels, sources, on_data, setup.share)
     classes = data.num_classes
     steps = steps_per_epoch(data, config.optim.batch_size)
     epochs = config.optim.epochs

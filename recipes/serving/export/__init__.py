@@ -89,11 +89,19 @@ def export_model(
 
     Raises:
         UsageError: Bad model path, name, version or format, an existing version
-            without `overwrite`, or a missing optional dependency.
+            without `overwrite`, a missing optional dependency, or Keras on a
+            backend other than TensorFlow.
         ZooError: The export differs from the Keras model by more than `tolerance`,
             or cannot be moved into place.
     """
+    import keras  # not at the top: `zoo serve --help` imports this module
+
     started = time.perf_counter()
+    if keras.backend.backend() != "tensorflow":
+        raise UsageError(
+            f"zoo export writes TensorFlow graphs: run it with KERAS_BACKEND=tensorflow (this "
+            f"process runs {keras.backend.backend()}); a model trained on any backend exports."
+        )
     if format not in FORMATS:
         raise UsageError(f"Unknown format {format!r}; choose one of {', '.join(FORMATS)}.")
     if format == "onnx":

@@ -26,15 +26,6 @@ def test_jit_auto_is_off_on_cpu():
     assert devices.resolve_jit("on") is True
 
 
-def test_multiworker_needs_tf_config(monkeypatch):
-    monkeypatch.delenv("TF_CONFIG", raising=False)
-    with pytest.raises(UsageError, match="TF_CONFIG"):
-        devices.make_strategy("multiworker")
-    monkeypatch.setenv("TF_CONFIG", "{not json")
-    with pytest.raises(UsageError, match="TF_CONFIG must be JSON"):
-        devices.make_strategy("multiworker")
-
-
 def test_default_strategy_on_one_device():
     strategy, name = devices.make_strategy("auto")
     assert name == "default"
