@@ -214,6 +214,13 @@ def markdown_table(report: dict[str, Any]) -> str:
     show_default=True,
     help="The zoo side's XLA compilation (auto: on GPUs, as zoo train).",
 )
+@click.option(
+    "--strategy",
+    type=click.Choice(["default", "mirrored"]),
+    default="default",
+    show_default=True,
+    help="The zoo side's tf.distribute strategy (mirrored: over this machine's GPUs).",
+)
 @count_option("--steps", low=1, default=10, help_text="Steps of each timed round.")
 @count_option(
     "--rounds",

@@ -280,6 +280,7 @@ def measure_model(
     classes: int = 1000,
     rounds: int = 2,
     warmup_steps: int = 2,
+    strategy: str = "default",
 ) -> dict[str, Any]:
     """Measures an architecture's speed, cost and MFU, the zoo's way and the plain-Keras way.
 
@@ -295,6 +296,8 @@ def measure_model(
         classes: Classes of the classifier and of the random labels.
         rounds: Timed rounds of each side, after one warm-up round.
         warmup_steps: Steps of the warm-up round (tracing and compiling).
+        strategy: The zoo side's tf.distribute strategy: `default`, or
+            `mirrored` (MirroredStrategy over this machine's GPUs, or its CPU).
 
     Returns:
         The settings, `params`, `macs` and `forward_flops` (zoo model, one
@@ -308,11 +311,13 @@ def measure_model(
     """
     if mode not in MODES:
         raise UsageError(f"mode must be one of {', '.join(MODES)}. Received: mode={mode!r}")
+    if strategy not in ("default", "mirrored"):
+        raise UsageError(f"strategy must be default or mirrored. Received: strategy={strategy!r}")
     spec = zoo.get_spec(arch)
     size = image_size or spec.default_size
     resolve_input_shape(spec, (size, size, spec.channels))
     settings = {"batch_size": batch_size, "image_size": size, "precision": precision}
-    settings.update(jit=jit, strategy="default", epochs=1)
+    settings.update(jit=jit, strategy=strategy, epochs=1)
     try:
         sides = {"zoo": _zoo_side(spec, size, classes, settings)}
         sides["keras"] = _keras_side(spec, size, classes)
@@ -345,6 +350,7 @@ def measure_model(
         "mode": mode,
         "image_size": size,
         "batch_size": batch_size,
+        "strategy": strategy,
         "classes": classes,
         "steps": steps,
         "warmup_steps": warmup_steps,

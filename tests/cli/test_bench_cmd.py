@@ -43,11 +43,11 @@ def test_bench_model_reports_cost_speed_and_mfu_of_both_sides():
     result = CliRunner().invoke(
         cli,
         ["bench", "model", "--arch", "lenet5", "--image-size", "32", "--batch-size", "8",
-         "--steps", "2", "--json"],
+         "--steps", "2", "--strategy", "mirrored", "--json"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["arch"] == "lenet5"
+    assert (report["arch"], report["strategy"]) == ("lenet5", "mirrored")
     assert report["params"] > 0
     assert report["forward_flops"] == 2 * report["macs"] > 0
     for side in ("zoo", "keras"):
