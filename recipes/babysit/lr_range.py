@@ -126,7 +126,8 @@ def range_test(
         for step in range(steps):
             rate = start * factor**step
             model.optimizer.learning_rate = rate
-            images, labels = next(iterator)
+            # As NumPy arrays: Keras' JAX data parallelism (multihost) does not take tf.Tensors.
+            images, labels = (np.asarray(part) for part in next(iterator))
             loss = float(np.asarray(model.train_on_batch(images, labels, return_dict=True)["loss"]))
             if not math.isfinite(loss):
                 stopped = True
