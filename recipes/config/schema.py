@@ -34,7 +34,7 @@ SCHEDULES = ("constant", "step", "plateau", "cosine")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 STRATEGIES = ("auto", "default", "mirrored", "multihost")
 JIT_MODES = ("auto", "on", "off")
-AUGMENT_PRESETS = ("none", "light", "standard", "strong")
+AUGMENT_PRESETS = ("none", "light", "standard", "strong", "auto")
 INTERPOLATIONS = (
     "bilinear",
     "nearest",
@@ -163,7 +163,11 @@ class DataSettings:
 class AugmentSettings:
     """Augmentation of the training split: a preset, each switch overridable."""
 
-    augment: str = setting("none", "Augmentation preset.", choices=AUGMENT_PRESETS)
+    augment: str = setting(
+        "none",
+        "Augmentation preset (auto: light for inputs of 64 px or less, standard above).",
+        choices=AUGMENT_PRESETS,
+    )
     flip: bool | None = setting(None, "Random horizontal flips (overrides the preset).")
     rotation: float | None = setting(
         None, "Largest rotation, a fraction of a full turn.", low=0, high=0.5

@@ -104,7 +104,7 @@ def load_data(
         found,
         batch_size=batch_size,
         seed=seed,
-        policy=resolve_policy(augment),
+        policy=resolve_policy(augment, input_size),
         shuffle=shuffle,
         share=share,
     )

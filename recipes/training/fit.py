@@ -116,7 +116,7 @@ def load_run_data(
             sources(config, input_size, channels),
             batch_size=batch_size,
             seed=config.run.seed,
-            policy=resolve_policy(config.augmentation),
+            policy=resolve_policy(config.augmentation, input_size),
             share=share,
         )
     else:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import zoo
+from recipes.data.augment import preset_name
 from zoo.errors import ZooError
 
 
@@ -60,10 +61,15 @@ def run_summary(prepared: Any) -> list[str]:
     )
     lines.append(
         f"training: {optim.optimizer} lr {optim.lr:.3g} ({schedule}), batch {optim.batch_size}, "
-        f"{epochs}, augmentation {config.augmentation.augment}, "
+        f"{epochs}, augmentation {_augmentation(config.augmentation.augment, data.input_size)}, "
         f"precision {prepared.setup.precision}"
     )
     return lines
+
+
+def _augmentation(augment: str, input_size: tuple[int, int]) -> str:
+    chosen = preset_name(augment, input_size)
+    return augment if chosen == augment else f"{augment} ({chosen} at this input size)"
 
 
 def _count(number: int, noun: str) -> str:

@@ -170,7 +170,7 @@ def test_dry_run_prints_each_value_with_its_origin_and_trains_nothing(tmp_path):
     lines = result.stdout.splitlines()
     assert "  lr: 0.01  # flag" in lines and "  arch: lenet5  # flag" in lines
     assert f"  batch_size: 8  # file {config}" in lines
-    assert "  augment: standard  # preset modern" in lines
+    assert "  augment: auto  # preset modern" in lines
     assert "  seed: 0  # default" in lines
     assert not (tmp_path / "run").exists()
     result = CliRunner().invoke(cli, ["finetune", "--base", "resnet18", "--dry-run", "--json"])
