@@ -25,7 +25,7 @@ def test_the_built_in_set_is_announced_loudly_with_the_settings():
     assert lines[0].startswith("NOTE: no --data or --dataset given: training on the built-in set")
     assert "train 18, val 6, test 6; 3 classes; input 32x32 px (--image-size)" in lines[1]
     assert lines[2].startswith("model: lenet5, ") and "preset modern" in lines[2]
-    assert "adamw lr 0.003 (cosine after 1 warm-up epoch), batch 64, 30 epochs" in lines[3]
+    assert "adamw lr 0.003 (cosine after 1 warm-up epoch), batch 32, 30 epochs" in lines[3]
     assert "augmentation auto (light at this input size)" in lines[3]
 
 
