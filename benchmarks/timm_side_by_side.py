@@ -16,7 +16,7 @@ timed steps after the warm-up steps, best of the side's rounds. Precision
 otherwise, for both sides, as `zoo train` decides.
 
 PyTorch and timm are not dependencies of keras-zoo: install them
-(`pip install torch timm`) into this environment, or into another one whose
+(`pip install -e '.[timm]'`) into this environment, or into another one whose
 Python `--torch-python` names. Never run in CI.
 
     python benchmarks/timm_side_by_side.py --rounds 2
