@@ -24,7 +24,6 @@ start to the end of the first epoch whose validation accuracy reaches a target
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -133,10 +132,7 @@ def _run_zoo(root: Path, arch: str, epochs: int, scratch: Path) -> dict[str, obj
     )
     seconds = time.time() - started
     result = json.loads(completed.stdout)
-    with (run / "history.csv").open() as rows:
-        history = [
-            (float(row["finished"]), float(row["val_accuracy"])) for row in csv.DictReader(rows)
-        ]
+    history = [(row["finished"], row["val_accuracy"]) for row in result["history"]]
     return {
         "seconds": seconds,
         "test_accuracy": float(result["metrics"].get("test_accuracy", float("nan"))),
