@@ -86,8 +86,11 @@ def test_two_processes_train_the_same_weights_as_one(tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    _finish(_start(tmp_path / "a", 1, ["--epochs", "2", "--output", str(one)]))
-    outputs = _finish(_start(tmp_path / "b", 2, ["--epochs", "2", "--output", str(two)]))
+    # fp32 on every CPU: with --precision auto an AVX512-BF16 CPU trains in bf16, whose
+    # rounding differs between one process's batch of 8 and two processes' 4 + 4 (1.8e-3).
+    fixed = ["--epochs", "2", "--precision", "fp32"]
+    _finish(_start(tmp_path / "a", 1, [*fixed, "--output", str(one)]))
+    outputs = _finish(_start(tmp_path / "b", 2, [*fixed, "--output", str(two)]))
 
     assert f"run: {two}" in outputs[0]
     assert "process 1 of 2: done; process 0 wrote the run directory" in outputs[1]
