@@ -18,6 +18,7 @@ def _summary(name: str) -> dict[str, Any]:
         "name": spec.name,
         "family": spec.family,
         "params": spec.params,
+        "classes": spec.classes,
         "input_size": spec.default_size,
         "weights": list(spec.weights),
         "aliases": list(spec.aliases),
@@ -38,12 +39,12 @@ def list_command(pattern: str | None, as_json: bool) -> None:
     if not rows:
         click.echo(f"No architecture matches {pattern!r}; run `zoo list` to see them all.")
         return
-    click.echo(f"{'name':<22} {'family':<16} {'params':>13} {'input':>6}  weights")
+    click.echo(f"{'name':<22} {'family':<16} {'params':>13} {'classes':>7} {'input':>6}  weights")
     for row in rows:
         weights = ",".join(row["weights"]) or "-"
         click.echo(
             f"{row['name']:<22} {row['family']:<16} {row['params']:>13,} "
-            f"{row['input_size']:>6}  {weights}"
+            f"{row['classes']:>7} {row['input_size']:>6}  {weights}"
         )
 
 
@@ -52,9 +53,8 @@ def list_command(pattern: str | None, as_json: bool) -> None:
 @click.option(
     "--classes",
     type=click.IntRange(min=1),
-    default=1000,
-    show_default=True,
-    help="Classes of the top.",
+    default=None,
+    help="Classes of the top (default: the architecture's paper's, e.g. 10 for lenet5).",
 )
 @click.option(
     "--image-size",
@@ -63,7 +63,7 @@ def list_command(pattern: str | None, as_json: bool) -> None:
     help="Square input side in pixels (default: the architecture's).",
 )
 @json_option
-def info_command(name: str, classes: int, image_size: int | None, as_json: bool) -> None:
+def info_command(name: str, classes: int | None, image_size: int | None, as_json: bool) -> None:
     """Show one architecture: parameters, multiply-adds, input, preprocessing, paper."""
     from zoo import build_model, get_spec
     from zoo.builder import architecture_options
@@ -83,7 +83,7 @@ def info_command(name: str, classes: int, image_size: int | None, as_json: bool)
         "macs": count_macs(model),
         "input_shape": list(model.input_shape[1:]),
         "min_input_size": spec.min_size,
-        "classes": classes,
+        "classes": spec.classes if classes is None else classes,
         "preprocessing": spec.preprocessing,
         "weights": list(spec.weights),
         "paper": spec.paper,

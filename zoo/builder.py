@@ -35,7 +35,7 @@ STANDARD_ARGS = (
 def build_model(
     name: str,
     *,
-    classes: int = 1000,
+    classes: int | None = None,
     input_shape: tuple[int, int, int] | None = None,
     weights: str | None = None,
     include_top: bool = True,
@@ -48,7 +48,9 @@ def build_model(
 
     Args:
         name: Registry name or alias (`zoo list` shows them).
-        classes: Number of classes of the top.
+        classes: Number of classes of the top; the architecture's paper's
+            (`ArchSpec.classes`: 10 for LeNet-5 and the CIFAR ResNets, 1000
+            for the ImageNet networks) when `None`.
         input_shape: `(height, width, channels)`; the architecture's default
             when `None`.
         weights: `None` (random initialisation), `"imagenet"` (through Keras'
@@ -75,6 +77,7 @@ def build_model(
             downloaded.
     """
     spec = get_spec(name)
+    classes = spec.classes if classes is None else classes
     _check_classes(classes)
     _check_activation(classifier_activation)
     _check_pooling(pooling, include_top)

@@ -90,13 +90,16 @@ class ArchSpec:
     Attributes:
         name: Lower-case registry name, e.g. `resnet50`.
         family: Family for listing, e.g. `resnet`.
-        params: Parameter count at the default input size with 1000 classes and
-            the top; the tests check it against a real build.
+        params: Parameter count at the default input size with the default
+            classes and the top; the tests check it against a real build.
         default_size: The paper's (or the weights') input side in pixels.
         min_size: The smallest input side the network accepts.
         paper: Reference to the paper the architecture follows.
         preprocessing: One of `PREPROCESSING_MODES`.
         channels: Default number of input channels.
+        classes: The paper's number of classes, which `build_model` gives the
+            top when it is not told: 1000 for ImageNet, 10 for LeNet-5's
+            digits and the CIFAR-10 ResNets.
         rgb_only: Whether the network only takes 3-channel inputs.
         imagenet: The ImageNet weights files, where they exist.
         head: The classifier `build_model` adds, or `None` when the builder
@@ -122,6 +125,7 @@ class ArchSpec:
     paper: str
     preprocessing: str = "tf"
     channels: int = 3
+    classes: int = 1000
     rgb_only: bool = False
     imagenet: ImagenetWeights | None = None
     head: Head | None = None

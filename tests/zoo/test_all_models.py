@@ -30,7 +30,7 @@ def test_builds_small_as_classifier_and_as_feature_extractor(name):
 
     model = zoo.build_model(name, input_shape=shape)
     probabilities = np.asarray(model(images, training=False))
-    assert probabilities.shape == (2, 1000)
+    assert probabilities.shape == (2, spec.classes)  # the paper's classes by default
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-4)
     if not _flatten_top(name):  # a global pool: the paper's count at any input size
         assert model.count_params() == spec.params

@@ -21,6 +21,13 @@ def test_one_channel_input_to_rgb_base_is_refused():
         zoo.build_model("resnet50", input_shape=(64, 64, 1))
 
 
+def test_classes_default_to_the_papers():
+    assert zoo.get_spec("lenet5").classes == zoo.get_spec("resnet20").classes == 10
+    assert zoo.build_model("lenet5").output_shape == (None, 10)
+    assert zoo.build_model("resnet20", classes=None).output_shape == (None, 10)
+    assert zoo.build_model("resnet18", input_shape=(32, 32, 3)).output_shape == (None, 1000)
+
+
 def test_imagenet_weights_need_1000_classes_with_top():
     with pytest.raises(UsageError, match="classes=1000"):
         zoo.build_model("resnet50", weights="imagenet", classes=10)

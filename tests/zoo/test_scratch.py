@@ -49,13 +49,13 @@ def zfnet() -> keras.Model:
     return build_model("zfnet")
 
 
-# --- parameter counts at the default input size with 1000 classes -----------------------
+# --- parameter counts at the default input size with the paper's classes ---------------
 
 
 @pytest.mark.parametrize(
     ("name", "params", "trainable"),
     [
-        ("lenet5", 145_000, 145_000),
+        ("lenet5", 60_850, 60_850),  # 10 classes
         ("googlenet", 6_998_552, 6_998_552),
         ("resnet18", 11_699_112, 11_689_512),
         ("resnet34", 21_814_696, 21_797_672),
@@ -166,7 +166,8 @@ def test_lenet_sixty_thousand_parameters() -> None:
     paper = build_model("lenet5", classes=10)
     assert _below_predictions(paper) == 60_000
     assert paper.count_params() == 60_850
-    assert _below_predictions(build_model("lenet")) == 60_000  # 1000 classes
+    assert _below_predictions(build_model("lenet", classes=1000)) == 60_000
+    assert build_model("lenet").count_params() == 60_850  # the paper's 10 classes by default
     layers = ["c1", "s2_pool", "s2", "c3", "s4_pool", "s4", "c5", "flatten", "f6", "predictions"]
     assert [layer.name for layer in paper.layers[2:]] == layers  # after input, preprocessing
     assert paper.get_layer("s2").count_params() == 12

@@ -14,7 +14,8 @@ Parameter counts, measured against real builds:
   output layer out of that count because those parameters were chosen by hand
   and kept fixed. So the default model has exactly 60,000 parameters below
   `predictions`, for any number of classes; the whole model has
-  60,000 + 85 * classes (60,850 with 10 classes; 145,000 with 1,000).
+  60,000 + 85 * classes: 60,850 with the paper's 10 classes (the default),
+  145,000 with 1,000.
 * The common textbook LeNet-5 (fully connected C3, parameter-free average
   pooling, a 10-way dense output) has 61,706 parameters:
   `full_c3=True, trainable_subsampling=False, classes=10`. `full_c3=True` alone
@@ -51,13 +52,14 @@ def _subsampling(x: keras.KerasTensor, name: str, trainable: bool) -> keras.Kera
     ArchSpec(
         name="lenet5",
         family="lenet",
-        params=145_000,
+        params=60_850,
         default_size=32,
         min_size=32,
         paper="LeCun et al., Gradient-Based Learning Applied to Document Recognition, "
         "Proc. IEEE 1998",
         preprocessing="tf",
         channels=1,
+        classes=10,
         head=Head(pool="flatten", hidden=(("f6", 84, "tanh"),)),
         body_end="c5",
         block_pattern=r"^(s[24]|c5)$",

@@ -105,6 +105,7 @@ def register_resnet(
     body_end: str,
     description: str,
     builder: Callable[[keras.KerasTensor], keras.KerasTensor],
+    classes: int = 1000,
 ) -> None:
     """Registers one of the paper's ResNets: average pooling, blocks named `convS_blockB_out`."""
     register(
@@ -114,6 +115,7 @@ def register_resnet(
             params=params,
             default_size=default_size,
             min_size=min_size,
+            classes=classes,
             paper=_PAPER,
             preprocessing="tf",
             head=Head(pool="avg"),

@@ -6,9 +6,10 @@ of `n` basic blocks on maps of 32, 16 and 8 pixels with 16, 32 and 64 filters
 stride of 2, global average pooling and the classifier. Shortcuts are identities
 everywhere, zero-padded where the stage widens (option A, parameter-free).
 Convolutions have no bias and are followed by batch normalisation (momentum 0.9,
-epsilon 1.001e-5, as in the zoo's ImageNet ResNets). With 10 classes they have
-271,098, 466,426, 661,754, 857,082 and 1,736,058 parameters, the paper's 0.27M,
-0.46M, 0.66M, 0.85M and 1.7M (Table 6) to within 1%. At
+epsilon 1.001e-5, as in the zoo's ImageNet ResNets). With CIFAR-10's 10 classes
+(the default) they have 271,098, 466,426, 661,754, 857,082 and 1,736,058
+parameters, the paper's 0.27M, 0.46M, 0.66M, 0.85M and 1.7M (Table 6) to
+within 1%. At
 small inputs they keep far more resolution than ResNet-18, whose ImageNet stem
 divides the side by 4 before the first block; that makes them the zoo's
 networks for 32-pixel images.
@@ -53,11 +54,11 @@ def _builder(blocks: int) -> Callable[[keras.KerasTensor], keras.KerasTensor]:
 
 
 for _depth, _params in (
-    (20, 335_448),
-    (32, 530_776),
-    (44, 726_104),
-    (56, 921_432),
-    (110, 1_800_408),
+    (20, 271_098),
+    (32, 466_426),
+    (44, 661_754),
+    (56, 857_082),
+    (110, 1_736_058),
 ):
     register_resnet(
         f"resnet{_depth}",
@@ -68,4 +69,5 @@ for _depth, _params in (
         body_end=f"conv4_block{(_depth - 2) // 6}_out",
         description=f"ResNet-{_depth} for 32x32 images (CIFAR-10), zero-padded shortcuts",
         builder=_builder((_depth - 2) // 6),
+        classes=10,
     )

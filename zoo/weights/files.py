@@ -172,7 +172,8 @@ def _variant_by_loading(spec: ArchSpec, source: str, unhashed: list[str]) -> str
 
     reasons = []
     for variant in unhashed:
-        model = build_model(spec.name, weights=None, include_top=variant == "top")
+        # The top of an ImageNet file has ImageNet's 1000 classes, whatever the spec's default.
+        model = build_model(spec.name, classes=1000, weights=None, include_top=variant == "top")
         reason = _load_or_reason(model, source)
         if reason is None:
             return variant
