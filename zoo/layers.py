@@ -154,6 +154,10 @@ class ZeroPaddingShortcut(keras.layers.Layer):
     performed with a stride of 2. Every other pixel is kept and the new channels,
     split evenly on both sides, are zeros.
 
+    The zoo's ResNets now build this shortcut from Keras' own layers
+    (`zoo.archs.resnet.zero_padding_shortcut`), so their files load without the
+    zoo; the layer stays registered so that files saved with it still load.
+
     Args:
         filters: Channels of the output (at least the input's).
         strides: Subsampling factor.

@@ -99,3 +99,19 @@ def test_zero_padding_shortcut_subsamples_and_pads_channels():
     np.testing.assert_array_equal(outputs[..., 2:5], images[:, ::2, ::2, :])
     assert not outputs[..., :2].any() and not outputs[..., 5:].any()
     assert ZeroPaddingShortcut.from_config(layer.get_config()).filters == 8
+
+
+@pytest.mark.parametrize(
+    ("side", "channels", "filters", "strides"),
+    [(8, 16, 32, 2), (9, 16, 32, 2), (5, 3, 8, 2), (6, 16, 16, 2), (7, 16, 33, 3), (4, 3, 8, 1)],
+)
+def test_keras_layers_shortcut_is_exactly_the_zero_padding_layer(side, channels, filters, strides):
+    from zoo.archs.resnet import zero_padding_shortcut
+    from zoo.layers import ZeroPaddingShortcut
+
+    inputs = keras.Input((side, side, channels))
+    model = keras.Model(inputs, zero_padding_shortcut(inputs, filters, strides, "shortcut"))
+    assert all(type(layer).__module__.startswith("keras.") for layer in model.layers)
+    images = np.random.default_rng(5).normal(size=(2, side, side, channels)).astype("float32")
+    expected = np.asarray(ZeroPaddingShortcut(filters, strides)(images))
+    np.testing.assert_array_equal(np.asarray(model(images)), expected)

@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 
 import keras
 
-from zoo.layers import ZeroPaddingShortcut
 from zoo.registry import ArchSpec, Head, register
 
 _PAPER = "He et al., Deep Residual Learning for Image Recognition, CVPR 2016"
@@ -58,7 +57,7 @@ def basic_block(
     if (strides != 1 or x.shape[-1] != filters) and projection:
         shortcut = conv_bn(x, filters, 1, f"{name}_0", strides=strides)
     elif strides != 1 or x.shape[-1] != filters:
-        shortcut = ZeroPaddingShortcut(filters, strides, name=f"{name}_0_pad")(x)
+        shortcut = zero_padding_shortcut(x, filters, strides, f"{name}_0")
     else:
         shortcut = x
     x = conv_bn(x, filters, 3, f"{name}_1", strides=strides)
@@ -66,6 +65,41 @@ def basic_block(
     x = conv_bn(x, filters, 3, f"{name}_2")
     x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
     return keras.layers.Activation("relu", name=f"{name}_out")(x)
+
+
+def zero_padding_shortcut(
+    x: keras.KerasTensor, filters: int, strides: int, name: str
+) -> keras.KerasTensor:
+    """The parameter-free shortcut that subsamples and widens a map (option A).
+
+    He et al. (2016, Sec. 3.3 and 4.2): "the shortcut still performs identity
+    mapping, with extra zero entries padded for increasing dimensions", with a
+    stride of 2. Every `strides`-th pixel is kept and the new channels, split
+    evenly on both sides, are zeros. Only Keras' own layers are used, so a saved
+    model loads without the zoo: a 1x1 max pool is the subsampling, and the
+    channels are zero-padded as the columns of a map whose channel and column
+    axes are swapped. The values are exactly those of the subsampled input.
+
+    Args:
+        x: The block's input.
+        filters: Channels of the output (at least the input's).
+        strides: Subsampling factor.
+        name: Prefix of the layers: `{name}_pool`, `{name}_swap`, `{name}_pad`
+            and `{name}_unswap`.
+
+    Returns:
+        The shortcut's output.
+    """
+    if strides != 1:
+        x = keras.layers.MaxPooling2D(1, strides=strides, name=f"{name}_pool")(x)
+    extra = filters - x.shape[-1]
+    if extra:
+        x = keras.layers.Permute((1, 3, 2), name=f"{name}_swap")(x)
+        x = keras.layers.ZeroPadding2D(
+            ((0, 0), (extra // 2, extra - extra // 2)), name=f"{name}_pad"
+        )(x)
+        x = keras.layers.Permute((1, 3, 2), name=f"{name}_unswap")(x)
+    return x
 
 
 def _builder(depths: Sequence[int]) -> Callable[[keras.KerasTensor], keras.KerasTensor]:

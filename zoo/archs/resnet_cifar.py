@@ -6,13 +6,13 @@ of `n` basic blocks on maps of 32, 16 and 8 pixels with 16, 32 and 64 filters
 stride of 2, global average pooling and the classifier. Shortcuts are identities
 everywhere, zero-padded where the stage widens (option A, parameter-free).
 Convolutions have no bias and are followed by batch normalisation (momentum 0.9,
-epsilon 1.001e-5, as in the zoo's ImageNet ResNets). With CIFAR-10's 10 classes
-(the default) they have 271,098, 466,426, 661,754, 857,082 and 1,736,058
-parameters, the paper's 0.27M, 0.46M, 0.66M, 0.85M and 1.7M (Table 6) to
-within 1%. At
-small inputs they keep far more resolution than ResNet-18, whose ImageNet stem
-divides the side by 4 before the first block; that makes them the zoo's
-networks for 32-pixel images.
+epsilon 1.001e-5, as in the zoo's ImageNet ResNets). The shortcuts are made of
+Keras' own layers, so a saved model loads without the zoo. With CIFAR-10's 10
+classes (the default) they have 271,098, 466,426, 661,754, 857,082 and
+1,736,058 parameters, the paper's 0.27M, 0.46M, 0.66M, 0.85M and 1.7M
+(Table 6) to within 1%. At small inputs they keep far more resolution than
+ResNet-18, whose ImageNet stem divides the side by 4 before the first block;
+that makes them the zoo's networks for 32-pixel images.
 
 Layer names follow the zoo's ResNets: `conv1_conv`, `conv2_block1_1_conv`,
 `conv2_block1_out` ... `conv4_block{n}_out`.
