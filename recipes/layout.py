@@ -26,16 +26,19 @@ run never leaves a half-written file; `run.lock` is an OS lock that dies with
 its process, so `kill -9` leaves nothing to clean up. Once a run finishes it
 keeps the checkpoints `--keep-checkpoints` asks for (`KEPT`); until then it
 keeps `last.keras`, which `--resume` continues from. Models are saved with
-Keras' own BatchNormalization (see `zoo.batchnorm`), so `model.keras` loads
-with plain Keras.
+Keras' own BatchNormalization (see `zoo.batchnorm`) and float32 layers
+whatever the training precision, so `model.keras` loads with plain Keras and
+predicts in float32.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -330,10 +333,15 @@ class RunLayout:
         atomic_write(self.file(self.HISTORY), write)
 
     def save_model(self, model: Any, name: str) -> None:
-        """Saves a Keras model (`.keras`) atomically, with Keras' own BatchNorm layers."""
+        """Saves a Keras model (`.keras`) atomically, as plain Keras should load it.
+
+        The file names Keras' own BatchNormalization and Conv2D, and float32
+        layers whatever precision the model trained in (mixed precision keeps
+        the weights in float32); the model is as it was after.
+        """
         from zoo.fast_layers import keras_layers
 
-        with keras_layers(model):
+        with keras_layers(model), _float32_layers(model):
             atomic_write(self.file(name), lambda path: model.save(path))
 
     def save_checkpoint(self, model: Any, best: bool) -> None:
@@ -381,6 +389,28 @@ class RunLayout:
             shutil.rmtree(self.path)
         finally:
             self.unlock()
+
+
+@contextlib.contextmanager
+def _float32_layers(model: Any) -> Iterator[None]:
+    """Within the block, mixed-precision layers (16-bit compute, float32 weights) are float32.
+
+    Mixed precision is a training setting: a file with `mixed_bfloat16` layers
+    would predict in bfloat16 wherever it is loaded, slowly on CPUs without it.
+    """
+    layers, changed = [model], []
+    while layers:  # the model, its layers and those of nested models
+        layer = layers.pop()
+        layers.extend(getattr(layer, "layers", ()))
+        policy = layer.dtype_policy
+        if policy.quantization_mode is None and policy.compute_dtype != policy.variable_dtype:
+            changed.append((layer, policy))
+            layer.dtype_policy = policy.variable_dtype
+    try:
+        yield
+    finally:
+        for layer, policy in changed:
+            layer.dtype_policy = policy
 
 
 def _parse_row(row: dict[str, str]) -> dict[str, Any]:

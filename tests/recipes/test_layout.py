@@ -1,11 +1,15 @@
 """RunLayout: the one owner of a run directory's files, its lock and resume checks."""
 
+import json
 import multiprocessing
 import os
+import zipfile
 
 import keras
+import numpy as np
 import pytest
 
+import zoo
 from recipes.config import resolve_config
 from recipes.layout import RunLayout
 from zoo.batchnorm import FusedBatchNormalization
@@ -130,6 +134,41 @@ def test_models_are_saved_with_keras_layers_and_stay_fast(tmp_path):
     loaded = keras.saving.load_model(tmp_path / RunLayout.MODEL)
     assert type(loaded.get_layer("bn")) is keras.layers.BatchNormalization
     assert type(loaded.get_layer("conv")) is keras.layers.Conv2D
+
+
+def _policies(config):
+    """The names of the dtype policies a saved model's config records."""
+    if isinstance(config, list):
+        return set().union(*map(_policies, config))
+    if not isinstance(config, dict):
+        return set()
+    if config.get("class_name") == "DTypePolicy":
+        return {config["config"]["name"]}
+    return set().union(*map(_policies, config.values()))
+
+
+def test_models_trained_in_mixed_precision_are_saved_as_float32(tmp_path):
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = zoo.build_model("resnet20", input_shape=(16, 16, 3), classifier_activation=None)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    RunLayout(tmp_path).save_model(model, RunLayout.MODEL)
+    assert {layer.dtype_policy.name for layer in model.layers} >= {"mixed_bfloat16"}  # as it was
+
+    config = json.loads(zipfile.ZipFile(tmp_path / RunLayout.MODEL).read("config.json"))
+    assert _policies(config) == {"float32"}
+    loaded = keras.saving.load_model(tmp_path / RunLayout.MODEL)
+    assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
+    reference = zoo.build_model("resnet20", input_shape=(16, 16, 3), classifier_activation=None)
+    reference.set_weights(model.get_weights())
+    images = np.random.default_rng(0).uniform(0, 255, (4, 16, 16, 3)).astype("float32")
+    logits = np.asarray(loaded(images))
+    assert logits.dtype == np.float32
+    np.testing.assert_allclose(logits, np.asarray(reference(images)), rtol=1e-5, atol=1e-5)
+    trained = np.asarray(keras.ops.cast(model(images), "float32"))
+    scale = np.abs(logits).max()
+    np.testing.assert_allclose(logits, trained, atol=0.05 * scale)  # bfloat16's rounding
 
 
 @pytest.mark.parametrize(

@@ -329,11 +329,13 @@ def test_predict_and_the_exported_signature_agree_on_resized_images(exported, tm
 
 
 def test_a_mixed_precision_run_exports_in_float32(exported):
+    # The run trained in bfloat16; its model.keras and its export compute in float32.
     trained = exported["trained"]
-    assert trained.get_layer("conv1_conv").dtype_policy.name == "mixed_bfloat16"
+    # The input layer computes nothing; its policy is the loading process's global one.
+    layers = [layer for layer in trained.layers if not isinstance(layer, keras.layers.InputLayer)]
+    assert {layer.dtype_policy.name for layer in layers} == {"float32"}
     images = sample_images().astype("float32")
     loaded = tf.saved_model.load(exported["result"]["path"])
     out = loaded.signatures["serving_images"](images=tf.constant(images))["probabilities"]
     assert out.dtype == tf.float32
-    # The same weights as the bfloat16 model, to bfloat16's precision.
-    np.testing.assert_allclose(out.numpy(), np.asarray(trained(images)), atol=5e-2)
+    np.testing.assert_allclose(out.numpy(), np.asarray(trained(images)), atol=1e-5)

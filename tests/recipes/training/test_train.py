@@ -106,12 +106,14 @@ def test_a_resnet_model_file_loads_in_a_process_that_never_imports_the_project(t
     assert out.stdout.strip() == "['keras']"
 
 
-def test_bf16_keeps_a_float32_softmax(tmp_path):
+def test_a_bf16_run_saves_a_float32_model(tmp_path):
+    # Mixed precision is a training setting: model.keras loads and predicts in float32.
     result = train(tiny(tmp_path, precision="bf16", epochs=1))
     assert result.precision == "bf16"
     model = keras.saving.load_model(Path(result.run_dir) / "model.keras")
-    assert model.layers[-1].dtype_policy.compute_dtype == "float32"
-    assert model.get_layer("c1").dtype_policy.compute_dtype == "bfloat16"
+    # The input layer computes nothing; its policy is the loading process's global one.
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    assert {layer.dtype_policy.name for layer in layers} == {"float32"}
 
 
 def test_class_count_mismatch_is_refused(tmp_path):
