@@ -142,6 +142,18 @@ def _run(task: str, flags: dict[str, Any], config_file: str | None, as_json: boo
         f"{result.precision}, {_count(result.replicas, 'device')} ({result.strategy} strategy)"
     )
     click.echo(_metrics_line(result.metrics, config.optim.label_smoothing))
+    if task == "finetune" and "probe_val_accuracy" in result.metrics:
+        click.echo(_probe_line(result.metrics))
+
+
+def _probe_line(metrics: dict[str, float]) -> str:
+    """The run's validation accuracy beside its linear probe's and kNN's on the same features."""
+    kept = " (the probe's head was kept)" if metrics.get("probe_kept") else ""
+    return (
+        f"validation accuracy: this run {metrics['val_accuracy']:.1%}{kept}; linear probe "
+        f"{metrics['probe_val_accuracy']:.1%}, kNN {metrics['knn_val_accuracy']:.1%} on the "
+        "base's features"
+    )
 
 
 def _metrics_line(metrics: dict[str, float], label_smoothing: float) -> str:

@@ -151,11 +151,17 @@ def describe(path: Path) -> RunInfo:
 
 
 def planned_epochs(config: RunConfig) -> int:
-    """The global epoch count a run's configuration asks for (both fine-tuning phases)."""
+    """The global epoch count a run's configuration asks for (every fine-tuning phase).
+
+    A fine-tuning probe is fitted, not trained for epochs: `lp-ft` trains phase
+    2 alone, `probe` (or `--epochs 0`) nothing, `full` the head's epochs first.
+    """
     if config.task != "finetune":
         return config.optim.epochs
-    phase_two = parse_unfreeze(config.finetune.unfreeze)[0] != "none"
-    return config.finetune.head_epochs + (config.optim.epochs if phase_two else 0)
+    method = "probe" if config.optim.epochs == 0 else config.finetune.method
+    phase_two = parse_unfreeze(config.finetune.unfreeze)[0] != "none" and method != "probe"
+    head = config.finetune.head_epochs if method == "full" else 0
+    return head + (config.optim.epochs if phase_two else 0)
 
 
 def _read(info: RunInfo, name: str, reader: Callable[[], Any], empty: Any) -> Any:

@@ -57,11 +57,15 @@ def shapes_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def finetuned_run(tmp_path_factory, shapes_run):
-    """`shapes_run` fine-tuned by the real recipe: its base is a nested model.
+def finetuned_run(tmp_path_factory):
+    """A run fine-tuned by the real recipe on `shapes_run`'s classes: its base is a nested model.
 
+    Its base is a run trained on three other classes of the built-in set
+    (fine-tuning a run on the classes it knows already is refused).
     Shared by the tests of one worker: copy it before changing it.
     """
-    from tests.trained_runs import finetune_run
+    from tests.trained_runs import OTHER_SHAPES, finetune_run, train_run
 
-    return finetune_run(shapes_run, tmp_path_factory.mktemp("runs") / "finetuned")
+    runs = tmp_path_factory.mktemp("runs")
+    base = train_run(runs / "others", shape_classes=",".join(OTHER_SHAPES))
+    return finetune_run(base, runs / "finetuned")

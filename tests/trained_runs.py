@@ -13,6 +13,8 @@ from recipes.training.train import train
 
 SHAPES_CLASSES = ["circle", "square", "triangle"]
 """The built-in set's classes with `classes=3`, in label order."""
+OTHER_SHAPES = ["pentagon", "rectangle", "semicircle"]
+"""Three other classes of the built-in set (a base for fine-tuning on `SHAPES_CLASSES`)."""
 
 
 def train_run(output, **settings):

@@ -9,6 +9,10 @@ wrong pixel range, a head with the wrong output or activation, a bad
 initialisation. A loss far below it means the untrained model already knows
 the labels: they leak into the inputs, or the head is not new. Sampled labels
 that all name one class mean broken labels or data that is not shuffled.
+
+A head fitted before training (fine-tuning's linear probe) starts below ln(C)
+by design; for it only a loss that is not finite or above ln(C) is reported,
+and as the fit's failure, not the user's.
 """
 
 from __future__ import annotations
@@ -29,7 +33,11 @@ MARGIN = 0.25
 
 
 def initial_loss_check(
-    model: Any, batches: Any, class_names: list[str], label_smoothing: float = 0.0
+    model: Any,
+    batches: Any,
+    class_names: list[str],
+    label_smoothing: float = 0.0,
+    fitted_head: bool = False,
 ) -> dict[str, Any]:
     """Compares the untrained model's loss on a few training batches with ln(C).
 
@@ -42,6 +50,7 @@ def initial_loss_check(
         batches: The training pipeline: `(images, one-hot labels)` batches.
         class_names: The classes, in label order.
         label_smoothing: The loss's label smoothing.
+        fitted_head: Whether the head was fitted already (see the module's docstring).
 
     Returns:
         `initial_loss`, `expected_initial_loss` (ln C), `ratio`, `batches`,
@@ -76,8 +85,24 @@ def initial_loss_check(
             name: round(float(count), 2) for name, count in zip(class_names, counts, strict=True)
         },
     }
-    result["problems"] = _problems(loss, expected, counts, class_names, images)
+    if fitted_head:
+        result["fitted_head"] = True
+        result["problems"] = _fitted_problems(loss, expected, len(class_names))
+    else:
+        result["problems"] = _problems(loss, expected, counts, class_names, images)
     return result
+
+
+def _fitted_problems(loss: float, expected: float, classes: int) -> list[str]:
+    """What a fitted head's starting loss suggests: only a fit that failed."""
+    if math.isfinite(loss) and loss <= expected + MARGIN:
+        return []
+    return [
+        f"the head fitted on the base's features starts at a loss of {loss:.3f}, no better "
+        f"than a uniform guess (ln({classes}) = {expected:.3f}): the base's features do not "
+        "separate these classes, so fine-tuning starts from scratch in effect; a base "
+        "trained on images more like these would help"
+    ]
 
 
 def _problems(

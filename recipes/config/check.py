@@ -156,6 +156,8 @@ def validate(config: RunConfig) -> None:
         raise UsageError("Give either --data DIR or --dataset NAME, not both.")
     if config.task == "train" and not model.arch:
         raise UsageError("zoo train needs --arch NAME (see `zoo list`).")
+    if config.task == "train" and optim.epochs < 1:
+        raise UsageError(f"zoo train needs at least one epoch. Received: epochs={optim.epochs}")
     if config.task == "finetune" and not model.base:
         raise UsageError("zoo finetune needs --base NAME, a .keras file or a run directory.")
     data = config.data

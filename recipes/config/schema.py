@@ -47,6 +47,7 @@ INTERPOLATIONS = (
 )
 """Resize methods of `tf.image.resize` the decoder accepts."""
 CACHE_MODES = ("memory", "none")
+FINETUNE_METHODS = ("lp-ft", "probe", "full")
 """Cache settings besides a file path."""
 AUTO_LR = "auto"
 """The `lr` that asks for a learning-rate range test first (`recipes.babysit.find_lr`)."""
@@ -187,7 +188,10 @@ class OptimSettings:
     """How the weights are updated."""
 
     epochs: int = setting(
-        10, "Epochs (for finetune: of phase 2).", low=1, commands=(TRAIN, FINETUNE)
+        10,
+        "Epochs (for finetune: of phase 2; 0 there: the linear probe alone).",
+        low=0,
+        commands=(TRAIN, FINETUNE),
     )
     batch_size: int = setting(32, "Global batch size.", low=1, commands=(*TRAINING, EVALUATE))
     optimizer: str = setting("adamw", "Optimizer.", choices=OPTIMIZERS)
@@ -230,8 +234,19 @@ class OptimSettings:
 class FinetuneSettings:
     """The two phases of fine-tuning: the new head, then the top of the base."""
 
+    method: str = setting(
+        "lp-ft",
+        "lp-ft: a linear probe fitted on the frozen base's features, then the top of the "
+        "base fine-tuned; probe: the probe alone; full: the head trained by the optimizer "
+        "for --head-epochs, then the top of the base.",
+        choices=FINETUNE_METHODS,
+        commands=(FINETUNE,),
+    )
     head_epochs: int = setting(
-        2, "Phase 1: epochs of the new head on the frozen base.", low=0, commands=(FINETUNE,)
+        2,
+        "Phase 1 of --method full: epochs of the new head on the frozen base.",
+        low=0,
+        commands=(FINETUNE,),
     )
     unfreeze: str = setting(
         "2",

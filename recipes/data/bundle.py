@@ -8,7 +8,8 @@ test pipelines, the same way for every source.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +103,9 @@ class DataBundle:
             train together (see `recipes.data.pipeline.Share`).
         padding: Zero-weight images added to each evaluation split (`val`,
             `test`) so that its last batch splits evenly between processes.
+        train_view: Gives the whole training split (every process sees all of
+            it) in order, plain (`False`) or augmented without MixUp and
+            CutMix (`True`): what a linear probe's features are computed on.
     """
 
     train: Any
@@ -123,6 +127,7 @@ class DataBundle:
     source_size: tuple[int, int] | None = None
     share: Share | None = None
     padding: dict[str, int] = field(default_factory=dict)
+    train_view: Callable[[bool], Any] | None = None
 
     @property
     def num_classes(self) -> int:
@@ -190,6 +195,21 @@ def make_bundle(
         )
         for name, split in found.splits.items()
     }
+    train_view = None
+    if "train" in found.splits:
+        mixed = dataclasses.replace(policy, mixup=0.0, cutmix=0.0)
+
+        def train_view(augmented: bool) -> Any:
+            return batches(
+                found.splits["train"],
+                len(found.class_names),
+                batch_size=batch_size,
+                seed=seed + 1,
+                train=augmented,
+                shuffle=False,
+                policy=mixed,
+            )
+
     padding = {
         name: share.padding(sum(found.counts[name].values()), batch_size)
         for name in found.splits
@@ -215,4 +235,5 @@ def make_bundle(
         source_size=found.source_size,
         share=share,
         padding=padding,
+        train_view=train_view,
     )

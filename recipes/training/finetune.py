@@ -1,31 +1,40 @@
-"""`zoo finetune`: a new head on a pretrained base, trained in two phases.
+"""`zoo finetune`: a new head on a pretrained base, fitted first, then fine-tuned.
 
-Following the Keras transfer-learning guide: the base is called with
-`training=False` (BatchNorm keeps its statistics), phase 1 trains the new head
-on the frozen base, phase 2 unfreezes the top blocks of the base (BatchNorm
-stays frozen) and recompiles with a lower learning rate.
+Three methods, as practitioners name them:
 
-The base is a registered architecture (with ImageNet weights by default), a
-`.keras` file or a zoo run directory; for the last two the old head is cut off
-at the last 4-D feature map.
+- `lp-ft` (the default): phase 1 is a linear probe fitted to convergence on
+  the frozen base's cached features (`recipes.training.probe`), put into the
+  new head; phase 2 unfreezes the top blocks of the base (BatchNorm stays
+  frozen, the base is called with `training=False`) and trains them and the
+  head at the fine-tuning rate, for a number of steps the data sizes (a floor
+  of steps on tiny sets, early stopping where the validation split is large
+  enough). Kumar et al., ICLR 2022: a fitted head keeps the pretrained
+  features from being distorted by the gradients of a random one.
+- `probe`: phase 1 alone (`--epochs 0` means the same).
+- `full`: the Keras guide's recipe, for comparison: the new head trained by
+  the optimizer for `head_epochs` on the frozen base, then phase 2.
+
+Every method scores the probe and a k-nearest-neighbour vote on the same
+features, and `metrics.json` records them beside the run's own scores; a
+fine-tuned model that scores below its probe on the validation split is
+replaced by the probe (fine-tuning never makes the result worse).
 """
 
 from __future__ import annotations
 
-import os
+import math
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 import keras
+import numpy as np
 
-import zoo
-from recipes.babysit.find_lr import resolve_rate
+from recipes.babysit.find_lr import is_auto, resolve_rate, saved_rate, test_compiled
+from recipes.babysit.lr_range import RangeTest
 from recipes.config import RunConfig, parse_unfreeze
 from recipes.data import DataBundle
-from recipes.layout import RunLayout
+from recipes.training.bases import Base, load_base
 from recipes.training.callbacks import LinearWarmup
 from recipes.training.devices import DeviceSetup, setup_devices
 from recipes.training.fit import (
@@ -35,109 +44,25 @@ from recipes.training.fit import (
     load_run_data,
     steps_per_epoch,
 )
+from recipes.training.probe import Probe, fit_probe
 from recipes.training.runner import Phase, Prepared, execute
 from recipes.training.seeding import seed_run
-from zoo.errors import UnknownNameError, UsageError
-from zoo.fast_layers import use_fast_layers
+from zoo.errors import UsageError
 
 HEAD_PHASE, FINETUNE_PHASE = "head", "finetune"
-
-
-@dataclass
-class Base:
-    """A feature extractor to put a new head on.
-
-    Attributes:
-        model: Maps raw images to a 4-D feature map.
-        name: Architecture name (or file stem) for the run directory's name.
-        block_pattern: Regex matching the layers that end blocks, if known.
-        image_size: The input side the base expects (or was trained at).
-        channels: Input channels.
-    """
-
-    model: keras.Model
-    name: str
-    block_pattern: str | None
-    image_size: int
-    channels: int
-
-
-def load_base(config: RunConfig, image_size: int | None) -> Base:
-    """Builds or loads the base named by `config.model.base`.
-
-    Args:
-        config: The run configuration (`model.base`, `model.weights`).
-        image_size: Requested input side, or `None` for the base's own.
-
-    Returns:
-        The base feature extractor.
-
-    Raises:
-        UsageError: Unknown base, unusable file, or weights that do not apply.
-        WeightsUnavailableError: ImageNet weights not cached and not downloadable.
-    """
-    base = config.model.base
-    if os.path.exists(base) or base.endswith(".keras"):
-        return _base_from_file(config, image_size)
-    spec = zoo.get_spec(base)
-    weights = config.model.weights
-    if weights is None:
-        if "imagenet" not in spec.weights:
-            raise UsageError(
-                f"{spec.name} has no pretrained weights to fine-tune; train it first "
-                f"(zoo train --arch {spec.name}) and pass the run directory as --base, "
-                "or pass --weights none to train a new head on random weights."
-            )
-        weights = "imagenet"
-    size = image_size or spec.default_size
-    shape = (size, size, 3 if spec.rgb_only else spec.channels)
-    model = zoo.build_model(spec.name, include_top=False, weights=weights, input_shape=shape)
-    return Base(model, spec.name, spec.block_pattern, size, shape[-1])
-
-
-def _base_from_file(config: RunConfig, image_size: int | None) -> Base:
-    from recipes.serving.trained import load_trained
-
-    if config.model.weights is not None:
-        raise UsageError(
-            "--weights applies to a base architecture name; a .keras file or run directory "
-            "brings its own weights, so leave --weights out."
-        )
-    trained = load_trained(config.model.base)
-    side = trained.input_size[0]
-    if image_size is not None and image_size != side:
-        raise UsageError(
-            f"{config.model.base} was trained at {side} px; fine-tune it at that "
-            f"size (leave out --image-size). Received: --image-size {image_size}"
-        )
-    features = use_fast_layers(_last_feature_map(trained.model, config.model.base))
-    pattern = _block_pattern(Path(trained.run_dir)) if trained.run_dir is not None else None
-    return Base(features, trained.name, pattern, side, trained.channels)
-
-
-def _last_feature_map(model: keras.Model, source: str) -> keras.Model:
-    """The model up to its last 4-D feature map: the part a new head goes on."""
-    for layer in reversed(model.layers):
-        if len(layer.output.shape) != 4:
-            continue
-        if isinstance(layer, keras.Model):  # a fine-tuned model's base, whole
-            return layer
-        return keras.Model(model.input, layer.output, name="base_features")
-    raise UsageError(f"{source} has no convolutional feature map to put a new head on.")
-
-
-def _block_pattern(run_dir: Path) -> str | None:
-    """The block pattern of the architecture a run trained (or fine-tuned), if known."""
-    saved = RunLayout(run_dir).config()
-    name = saved.model.arch if saved.task == "train" else saved.model.base
-    try:
-        return zoo.get_spec(str(name)).block_pattern if name else None
-    except UnknownNameError:  # a fine-tuned file or run: count layers instead
-        return None
+FINETUNE_RATE_DIVISOR = 100
+"""Phase 2's rate is `lr` divided by this unless `--finetune-lr` is given (the Keras guide's)."""
+MIN_STEPS_PER_EPOCH = 20
+"""Phase 2's epochs take at least this many steps (passes over a tiny training split)."""
+EARLY_STOPPING_IMAGES_PER_CLASS = 10
+"""Validation images per class from which phase 2 stops early on its own (patience 2)."""
 
 
 def build_finetune_model(base: Base, classes: int, dropout: float) -> keras.Model:
     """Puts a new head (pooling, dropout, dense, float32 softmax) on a frozen base.
+
+    The dense layer starts at zero, so an untrained head predicts every class
+    alike (a loss of ln C) whatever the scale of the base's features.
 
     Args:
         base: The feature extractor.
@@ -152,7 +77,7 @@ def build_finetune_model(base: Base, classes: int, dropout: float) -> keras.Mode
     features = base.model(inputs, training=False)
     x = keras.layers.GlobalAveragePooling2D(name="head_pool")(features)
     x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-    x = keras.layers.Dense(classes, name="head_logits")(x)
+    x = keras.layers.Dense(classes, kernel_initializer="zeros", name="head_logits")(x)
     outputs = keras.layers.Activation("softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=f"{base.name}_finetuned")
 
@@ -191,12 +116,17 @@ def unfreeze_top(base: keras.Model, unfreeze: str, block_pattern: str | None) ->
     return len(base.trainable_weights)
 
 
+def method_of(config: RunConfig) -> str:
+    """The fine-tuning method: `--method`, except that `--epochs 0` means `probe`."""
+    return "probe" if config.optim.epochs == 0 else config.finetune.method
+
+
 def prepare_finetune(
     config: RunConfig,
     on_data: Callable[[DataBundle], None] | None = None,
     sources: DataSource | None = None,
 ) -> Prepared:
-    """Loads the base and the data, and builds and compiles the model with its new head.
+    """Loads the base and the data, builds the model, fits its probe and prepares the phases.
 
     The head has one output per class of the data, as `zoo train`'s model
     (`load_run_data`): `--classes`, when given, is checked against the data.
@@ -208,12 +138,11 @@ def prepare_finetune(
             finds them once per size).
 
     Returns:
-        The prepared run: the `head` phase on the frozen base, then (unless
-        `unfreeze` is `none`) the `finetune` phase, which unfreezes the top of
-        the base and recompiles at the fine-tuning rate.
+        The prepared run (see the module's docstring for each method's phases).
 
     Raises:
-        UsageError: Bad configuration, base or data (e.g. a class-count mismatch).
+        UsageError: Bad configuration, base or data (e.g. a class-count mismatch,
+            a base already trained on these classes, fewer images than classes).
         WeightsUnavailableError: ImageNet weights cannot be had offline.
     """
     seed_run(config.run)
@@ -222,24 +151,52 @@ def prepare_finetune(
         base = load_base(config, config.model.image_size)
     size = (base.image_size, base.image_size)
     data = load_run_data(config, size, base.channels, sources, on_data, setup.share)
-    classes = data.num_classes
-    head_epochs = config.finetune.head_epochs
-    total = head_epochs + config.optim.epochs
+    _check_task(config, base, data)
+    classes, method = data.num_classes, method_of(config)
     steps = steps_per_epoch(data, config.optim.batch_size)
+    passes = 1 if method == "full" else max(1, math.ceil(MIN_STEPS_PER_EPOCH / steps))
     with setup.strategy.scope():
         model = build_finetune_model(base, classes, _head_dropout(config))
-    config, lr_test = resolve_rate(model, config, setup, data)
-    with setup.strategy.scope():
-        warmup = compile_model(model, config, setup, config.optim.lr, steps, head_epochs, classes)
-    phases = [Phase(HEAD_PHASE, head_epochs)]
-    if parse_unfreeze(config.finetune.unfreeze)[0] != "none":
+    probe = fit_probe(
+        keras.Model(model.inputs, model.get_layer("head_pool").output),
+        _probe_views(data),
+        data.val,
+        data.test,
+        classes,
+        config.run.seed,
+    )
+    if method != "full":
+        install_probe(model, probe)
+    config = _auto_early_stopping(config, data, method)
 
-        def enter_phase_two() -> LinearWarmup | None:
-            return _start_phase_two(model, base, config, setup, steps, total - head_epochs, classes)
+    def enter_phase_two() -> LinearWarmup | None:
+        epochs = config.optim.epochs
+        return _start_phase_two(model, base, config, setup, steps * passes, epochs, classes)
 
-        phases.append(Phase(FINETUNE_PHASE, total, enter_phase_two))
+    if method == "full":
+        config, lr_test = resolve_rate(model, config, setup, data)
+        head_epochs = config.finetune.head_epochs
+        phases = [Phase(HEAD_PHASE, head_epochs)]
+        if parse_unfreeze(config.finetune.unfreeze)[0] != "none":
+            phases.append(Phase(FINETUNE_PHASE, head_epochs + config.optim.epochs, enter_phase_two))
+        with setup.strategy.scope():
+            warmup = compile_model(
+                model, config, setup, config.optim.lr, steps, head_epochs, classes
+            )
+    else:
+        phases, lr_test = [], None
+        if method == "lp-ft" and parse_unfreeze(config.finetune.unfreeze)[0] != "none":
+            with setup.strategy.scope():
+                config, lr_test = _phase_two_rate(model, base, config, setup, data)
+            phases = [Phase(FINETUNE_PHASE, config.optim.epochs, passes=passes)]
+        with setup.strategy.scope():
+            warmup = enter_phase_two() if phases else _compile_probe(model, config, setup, classes)
     prepared = Prepared(config, setup, data, model, base.name, phases, warmup)
     prepared.lr_test = lr_test
+    prepared.fitted_head = method != "full"
+    if phases:
+        prepared.before_finish = _keep_the_better(model, data, probe)
+    prepared.facts = probe.facts()
     return prepared
 
 
@@ -260,7 +217,8 @@ def finetune(
         on_data: Called with the loaded data before training starts (the CLI
             reports skipped files with it).
         on_note: Called with each line the user should read before training
-            (the initial-loss check's problems, the chosen learning rate).
+            (the probe's scores, the initial-loss check's problems, the chosen
+            learning rate) and after it (whether the probe was kept).
 
     Returns:
         The run's result.
@@ -274,6 +232,103 @@ def finetune(
     return execute(prepare_finetune(config, on_data), started, on_note)
 
 
+def install_probe(model: keras.Model, probe: Probe) -> None:
+    """Puts the probe's weights into the model's new head."""
+    model.get_layer("head_logits").set_weights([probe.kernel, probe.bias])
+
+
+def _probe_views(data: DataBundle) -> list:
+    """The training images the probe sees: plain, and once augmented when augmentation is on."""
+    if data.train_view is None:
+        return [data.train]
+    augmented = any(value for key, value in data.augment.items() if key not in ("mixup", "cutmix"))
+    return [data.train_view(False), *([data.train_view(True)] if augmented else [])]
+
+
+def _check_task(config: RunConfig, base: Base, data: DataBundle) -> None:
+    """Refuses data with fewer training images than classes, and a base trained on it already."""
+    images, classes = data.images("train"), data.num_classes
+    if images < classes:
+        raise UsageError(
+            f"The training split has {images} images for {classes} classes: fine-tuning "
+            "needs at least one image a class (five or more give a useful model). Add "
+            f"images to {config.data.data_dir or 'the data'}."
+        )
+    if base.class_names is not None and list(base.class_names) == list(data.class_names):
+        raise UsageError(
+            f"{config.model.base} is already trained on these {classes} classes "
+            f"({', '.join(data.class_names[:5])}{', ...' if classes > 5 else ''}): evaluate "
+            "it with zoo evaluate, or fine-tune it on other classes."
+        )
+
+
+def _auto_early_stopping(config: RunConfig, data: DataBundle, method: str) -> RunConfig:
+    """Patience 2 for phase 2 when the validation split can tell epochs apart."""
+    enough = data.images("val") >= EARLY_STOPPING_IMAGES_PER_CLASS * data.num_classes
+    if method == "lp-ft" and enough and not config.optim.early_stopping:
+        return config.replace(early_stopping=2)
+    return config
+
+
+def _phase_two_rate(
+    model: keras.Model, base: Base, config: RunConfig, setup: DeviceSetup, data: DataBundle
+) -> tuple[RunConfig, RangeTest | None]:
+    """`--lr auto` for `lp-ft`: the range test on the phase it sets (the unfrozen top, fitted head).
+
+    The suggestion becomes the fine-tuning rate (and `lr`, so that the saved
+    configuration reproduces the run).
+    """
+    if not is_auto(config):
+        return config, None
+    rate = saved_rate(config)
+    if rate is not None:
+        return config.replace(lr=rate, finetune_lr=rate), None
+    unfreeze_top(nested_base(model), config.finetune.unfreeze, base.block_pattern)
+    test = test_compiled(model, config, setup, data)
+    return config.replace(lr=test.suggestion, finetune_lr=test.suggestion), test
+
+
+def _compile_probe(
+    model: keras.Model, config: RunConfig, setup: DeviceSetup, classes: int
+) -> LinearWarmup | None:
+    """Compiles a model that is not trained further (`probe`), for its evaluation."""
+    rate = config.optim.lr if isinstance(config.optim.lr, float) else 1e-3
+    compile_model(model, config, setup, rate, 1, 1, classes)
+    return None
+
+
+def _keep_the_better(
+    model: keras.Model, data: DataBundle, probe: Probe
+) -> Callable[[Callable[[str], None]], dict[str, float]]:
+    """After training: the probe's head on the original base wins when it scores higher.
+
+    Compared on the validation split by accuracy, then loss; without one the
+    fine-tuned model is kept.
+    """
+    original = [np.array(weights) for weights in model.get_weights()]
+
+    def choose(note: Callable[[str], None]) -> dict[str, float]:
+        if data.val is None or "probe_val_accuracy" not in probe.scores:
+            return {}
+        scores = model.evaluate(data.val, verbose=0, return_dict=True)
+        tuned = (round(float(scores["accuracy"]), 4), -float(scores["loss"]))
+        trained = model.get_weights()
+        model.set_weights(original)
+        install_probe(model, probe)
+        probed = model.evaluate(data.val, verbose=0, return_dict=True)
+        if tuned >= (round(float(probed["accuracy"]), 4), -float(probed["loss"])):
+            model.set_weights(trained)
+            return {"probe_kept": 0.0}
+        note(
+            f"fine-tuning did not beat the linear probe on the validation split (accuracy "
+            f"{tuned[0]:.1%} against {probed['accuracy']:.1%}, loss {-tuned[1]:.3f} against "
+            f"{probed['loss']:.3f}): the run keeps the probe's head on the original base"
+        )
+        return {"probe_kept": 1.0}
+
+    return choose
+
+
 def _start_phase_two(
     model: keras.Model,
     base: Base,
@@ -285,9 +340,16 @@ def _start_phase_two(
 ) -> LinearWarmup | None:
     """Unfreezes the top of the base and recompiles at the fine-tuning rate."""
     unfreeze_top(nested_base(model), config.finetune.unfreeze, base.block_pattern)
-    finetune_lr = config.finetune.finetune_lr or config.optim.lr / 100
+    finetune_lr = config.finetune.finetune_lr or config.optim.lr / FINETUNE_RATE_DIVISOR
     return compile_model(model, config, setup, finetune_lr, steps, epochs, classes)
 
 
 def _head_dropout(config: RunConfig) -> float:
-    return 0.2 if config.model.dropout is None else config.model.dropout
+    """--dropout, else 0.2 for a head the optimizer trains from zero and none for a fitted one.
+
+    A probe is fitted without dropout: dropping a fifth of its features in
+    phase 2 takes its training accuracy from 100% to about 45% on small data.
+    """
+    if config.model.dropout is not None:
+        return config.model.dropout
+    return 0.2 if method_of(config) == "full" else 0.0

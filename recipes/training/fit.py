@@ -205,6 +205,7 @@ def fit_phase(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     checkpoints: bool = True,
     run_epochs: int | None = None,
+    passes: int = 1,
 ) -> None:
     """Trains from `initial_epoch` up to `epochs` (a global epoch count).
 
@@ -222,6 +223,7 @@ def fit_phase(
             only when `config.run.keep_checkpoints` keeps it).
         run_epochs: The whole run's epoch count, which the progress report
             counts to (default: `epochs`).
+        passes: Passes over the training split in one epoch.
 
     Raises:
         TrainingDiverged: The loss became NaN; names the last good checkpoint.
@@ -273,7 +275,7 @@ def fit_phase(
         ),
     ]
     model.fit(
-        data.train,
+        data.train.repeat(passes) if passes > 1 else data.train,
         validation_data=data.val,
         epochs=epochs,
         initial_epoch=initial_epoch,

@@ -10,7 +10,7 @@ runs over the epochs keras-tuner asks for, with its callbacks added.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 
@@ -52,11 +52,14 @@ class Phase:
         enter: Switches the model into this phase (unfreezes, recompiles) and
             returns the phase's warm-up callback; `None` for the first phase,
             which the model is built in.
+        passes: Passes over the training split in one of its epochs (more
+            than one on tiny splits, so that an epoch is worth a checkpoint).
     """
 
     name: str
     end: int
     enter: Callable[[], LinearWarmup | None] | None = None
+    passes: int = 1
 
 
 @dataclass
@@ -73,6 +76,12 @@ class Prepared:
         phases: The phases, in order.
         warmup: The first phase's warm-up callback, if any.
         lr_test: The range test that chose the learning rate (`--lr auto`).
+        fitted_head: Whether the model's head was fitted before training (a
+            fine-tuning probe), so that its initial loss is below ln(C) by design.
+        facts: Numbers for `metrics.json` known before training (the probe's).
+        before_finish: Called with the note function once training is done,
+            before the final evaluation; may change the weights and returns
+            more facts for `metrics.json`.
     """
 
     config: RunConfig
@@ -83,11 +92,14 @@ class Prepared:
     phases: list[Phase]
     warmup: LinearWarmup | None = None
     lr_test: RangeTest | None = None
+    fitted_head: bool = False
+    facts: dict[str, float] = field(default_factory=dict)
+    before_finish: Callable[[Callable[[str], None]], dict[str, float]] | None = None
 
     @property
     def epochs(self) -> int:
-        """The global epoch count the run ends at."""
-        return self.phases[-1].end
+        """The global epoch count the run ends at (0 when nothing is trained)."""
+        return self.phases[-1].end if self.phases else 0
 
 
 def execute(
@@ -127,6 +139,8 @@ def execute(
                 run_phases(prepared, run)
         except KeyboardInterrupt:
             raise RunInterrupted(str(run.path), run.state().get("epochs_done", 0)) from None
+        if prepared.before_finish is not None:
+            facts.update(prepared.before_finish(note))
         return finish_run(
             prepared.model,
             prepared.data,
@@ -165,11 +179,15 @@ def babysitting_facts(
             prepared.data.train,
             prepared.data.class_names,
             config.optim.label_smoothing,
+            fitted_head=prepared.fitted_head,
         )
         run.write_json(RunLayout.SANITY, sanity)
         for problem in sanity["problems"]:
             on_note(f"warning: {problem}")
-    facts = {key: sanity[key] for key in ("initial_loss", "expected_initial_loss")}
+    facts = {
+        **prepared.facts,
+        **{key: sanity[key] for key in ("initial_loss", "expected_initial_loss")},
+    }
     if prepared.lr_test is not None:
         title = f"{prepared.name}: learning-rate range test on {prepared.data.source}"
         write_range_test(run.path, prepared.lr_test, title)
@@ -245,5 +263,6 @@ def run_phases(
                 callbacks=callbacks,
                 checkpoints=checkpoints,
                 run_epochs=prepared.epochs,
+                passes=phase.passes,
             )
         begin = phase.end

@@ -54,17 +54,53 @@ def run_summary(prepared: Any) -> list[str]:
     schedule = optim.schedule + (
         f" after {_count(optim.warmup_epochs, 'warm-up epoch')}" if optim.warmup_epochs else ""
     )
-    epochs = (
-        f"{config.finetune.head_epochs} head + {_count(optim.epochs, 'fine-tune epoch')}"
-        if config.task == "finetune"
-        else _count(optim.epochs, "epoch")
-    )
+    if config.task == "finetune":
+        lines.append(_probe_line(prepared))
+    epochs = _phases(prepared) if config.task == "finetune" else _count(optim.epochs, "epoch")
     lines.append(
-        f"training: {optim.optimizer} lr {optim.lr:.3g} ({schedule}), batch {optim.batch_size}, "
-        f"{epochs}, augmentation {_augmentation(config.augmentation.augment, data.input_size)}, "
+        f"training: {optim.optimizer} lr {_rates(prepared)} ({schedule}), batch "
+        f"{optim.batch_size}, {epochs}, augmentation "
+        f"{_augmentation(config.augmentation.augment, data.input_size)}, "
         f"precision {prepared.setup.precision}"
     )
     return lines
+
+
+def _probe_line(prepared: Any) -> str:
+    """The linear probe and kNN scores on the base's features (fine-tuning)."""
+    facts = prepared.facts
+    scores = [
+        f"{name} {facts[key]:.1%}"
+        for name, key in (("probe", "probe_val_accuracy"), ("kNN", "knn_val_accuracy"))
+        if key in facts
+    ]
+    where = "validation accuracy " + ", ".join(scores) if scores else "no validation split"
+    use = "the new head" if prepared.fitted_head else "a reference (--method full)"
+    return (
+        f"linear probe on the base's features: {where}; fitted in "
+        f"{facts.get('probe_seconds', 0):.1f} s, {use}"
+    )
+
+
+def _phases(prepared: Any) -> str:
+    """What a fine-tuning run trains: its phases' epochs (none after a probe alone)."""
+    parts, begin = [], 0
+    for phase in prepared.phases:
+        noun = "head epoch" if phase.name == "head" else "fine-tune epoch"
+        passes = f" of {phase.passes} passes" if phase.passes > 1 else ""
+        parts.append(_count(phase.end - begin, noun) + passes)
+        begin = phase.end
+    return " + ".join(parts) if parts else "no training after the probe"
+
+
+def _rates(prepared: Any) -> str:
+    """The learning rate of each phase that trains."""
+    optim, finetune = prepared.config.optim, prepared.config.finetune
+    names = [phase.name for phase in prepared.phases]
+    if "finetune" not in names:
+        return f"{optim.lr:.3g}"
+    tuned = finetune.finetune_lr or optim.lr / 100
+    return f"{optim.lr:.3g} (head), {tuned:.3g} (fine-tune)" if "head" in names else f"{tuned:.3g}"
 
 
 def _augmentation(augment: str, input_size: tuple[int, int]) -> str:

@@ -19,7 +19,15 @@ def by_name(runs):
 def test_each_run_says_what_it_is_and_other_folders_are_skipped(tmp_path):
     make_run(tmp_path, "done", epochs_done=3, finished=True)
     make_run(tmp_path, "stopped", epochs_done=1, data_dir="photos/faces")
-    make_run(tmp_path, "tuned", task="finetune", base="runs/textures", classes=3, head_epochs=2)
+    make_run(
+        tmp_path,
+        "tuned",
+        task="finetune",
+        base="runs/textures",
+        classes=3,
+        method="full",
+        head_epochs=2,
+    )
     (tmp_path / "lr-find-resnet18-1").mkdir()
     (tmp_path / "lr-find-resnet18-1" / "lr_find.json").write_text("{}")
     (tmp_path / "other-project").mkdir()
@@ -90,10 +98,14 @@ def test_the_folder_must_exist_and_not_be_a_run(tmp_path):
     assert [run.name for run in list_runs(tmp_path)] == ["r"]
 
 
-def test_planned_epochs_count_both_fine_tuning_phases():
+def test_planned_epochs_count_the_fine_tuning_phases_each_method_trains():
     finetune = {"task": "finetune", "base": "resnet18", "classes": 3, "epochs": 4}
-    assert planned_epochs(resolve_config(finetune, {"head_epochs": 2})) == 6
-    assert planned_epochs(resolve_config(finetune, {"head_epochs": 2, "unfreeze": "none"})) == 2
+    full = {**finetune, "method": "full"}
+    assert planned_epochs(resolve_config(full, {"head_epochs": 2})) == 6
+    assert planned_epochs(resolve_config(full, {"head_epochs": 2, "unfreeze": "none"})) == 2
+    assert planned_epochs(resolve_config(finetune, {"head_epochs": 2})) == 4  # lp-ft
+    assert planned_epochs(resolve_config(finetune, {"method": "probe"})) == 0
+    assert planned_epochs(resolve_config(finetune, {"epochs": 0})) == 0
     assert planned_epochs(resolve_config({"arch": "lenet5", "epochs": 7})) == 7
 
 

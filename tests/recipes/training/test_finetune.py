@@ -1,4 +1,4 @@
-"""Fine-tuning: the two phases, what gets unfrozen, bases of every kind, errors."""
+"""Fine-tuning: the methods and their phases, what gets unfrozen, bases of every kind, errors."""
 
 from pathlib import Path
 
@@ -8,11 +8,12 @@ import pytest
 
 import zoo
 from recipes.config import resolve_config
+from recipes.training.bases import load_base
 from recipes.training.finetune import (
     build_finetune_model,
     finetune,
-    load_base,
     nested_base,
+    prepare_finetune,
     unfreeze_top,
 )
 from zoo.errors import UsageError, WeightsUnavailableError
@@ -81,12 +82,14 @@ def test_imagenet_weights_offline_fail_with_one_clear_line(tmp_path, monkeypatch
 @pytest.mark.slow
 def test_finetune_a_run_directory_then_its_result(tmp_path, shapes_run):
     from recipes.data.shapes import write_folder
+    from tests.trained_runs import OTHER_SHAPES
 
-    photos = write_folder(tmp_path / "photos", num_classes=3, count_per_class=16, image_size=32)
+    photos = write_folder(tmp_path / "photos", OTHER_SHAPES, count_per_class=16, image_size=32)
     result = finetune(
         _config(
             data_dir=str(photos),
             base=str(shapes_run),
+            method="full",
             head_epochs=1,
             epochs=1,
             unfreeze="1",
@@ -104,18 +107,23 @@ def test_finetune_a_run_directory_then_its_result(tmp_path, shapes_run):
     assert probabilities.shape == (2, 3)
 
     # A fine-tuned run is a base too: its nested base gets the next new head.
+    others = write_folder(tmp_path / "others", num_classes=2, count_per_class=16, image_size=32)
     again = finetune(
         _config(
-            data_dir=str(photos),
+            data_dir=str(others),
             base=result.run_dir,
-            head_epochs=1,
-            unfreeze="none",
+            method="probe",
+            classes=2,
             output=str(tmp_path / "again"),
         )
     )
+    assert again.history == []  # a probe is fitted, not trained for epochs
     reloaded = keras.saving.load_model(Path(again.run_dir) / "model.keras")
     assert nested_base(reloaded).name == base.name
-    assert reloaded.predict(np.zeros((1, 32, 32, 3), "float32"), verbose=0).shape == (1, 3)
+    assert reloaded.predict(np.zeros((1, 32, 32, 3), "float32"), verbose=0).shape == (1, 2)
+    assert again.metrics["val_accuracy"] == pytest.approx(
+        again.metrics["probe_val_accuracy"], abs=0.07
+    )
 
 
 def test_resume_in_phase_two_rebuilds_the_unfrozen_base(tmp_path, interrupted_after):
@@ -126,6 +134,7 @@ def test_resume_in_phase_two_rebuilds_the_unfrozen_base(tmp_path, interrupted_af
         "data_dir": str(photos),
         "base": "resnet18",
         "weights": "none",
+        "method": "full",
         "head_epochs": 1,
         "epochs": 2,
         "unfreeze": "1",
@@ -167,8 +176,7 @@ def test_the_classes_come_from_the_data_and_the_run_is_named_after_it(tmp_path, 
         data_dir=str(faces),
         base="resnet18",
         weights="none",
-        head_epochs=1,
-        unfreeze="none",
+        method="probe",
     )
     result = finetune(config)
     run = Path(result.run_dir)
@@ -177,3 +185,137 @@ def test_the_classes_come_from_the_data_and_the_run_is_named_after_it(tmp_path, 
     assert len(result.class_names) == 2
     model = keras.saving.load_model(run / "model.keras")
     assert model.output_shape == (None, 2)
+
+
+@pytest.mark.slow
+def test_lp_ft_starts_from_a_fitted_head_and_never_ends_below_its_probe(tmp_path, shapes_run):
+    from recipes.data.shapes import write_folder
+    from tests.trained_runs import OTHER_SHAPES
+
+    photos = write_folder(tmp_path / "photos", OTHER_SHAPES, count_per_class=15, image_size=32)
+    notes = []
+    result = finetune(
+        _config(data_dir=str(photos), base=str(shapes_run), epochs=2, output=str(tmp_path / "r")),
+        on_note=notes.append,
+    )
+    metrics = result.metrics
+    assert [row["phase"] for row in result.history] == ["finetune", "finetune"]
+    assert result.history[0]["lr"] == pytest.approx(0.003 / 100)
+    for key in ("probe_val_accuracy", "knn_val_accuracy", "probe_strength", "probe_seconds"):
+        assert key in metrics, key
+    assert metrics["val_accuracy"] >= metrics["probe_val_accuracy"] - 1e-6
+    # A fitted head starts below ln(C), and that is no problem to report.
+    assert metrics["initial_loss"] < metrics["expected_initial_loss"]
+    assert not [line for line in notes if line.startswith("warning:")]
+    saved = Path(result.run_dir, "metrics.json").read_text()
+    assert "probe_val_accuracy" in saved
+
+
+def test_a_head_trained_from_zero_starts_at_ln_c(tmp_path):
+    from recipes.data.shapes import write_folder
+
+    photos = write_folder(tmp_path / "photos", num_classes=3, count_per_class=8, image_size=32)
+    config = _config(data_dir=str(photos), base="resnet18", weights="none", method="full")
+    prepared = prepare_finetune(config)
+    images = np.zeros((4, 32, 32, 3), "float32")
+    np.testing.assert_allclose(prepared.model(images), np.full((4, 3), 1 / 3), atol=1e-6)
+    assert prepared.model.get_layer("head_dropout").rate == 0.2
+    assert [phase.name for phase in prepared.phases] == ["head", "finetune"]
+
+
+def test_epochs_0_is_the_probe_alone(tmp_path):
+    from recipes.data.shapes import write_folder
+
+    photos = write_folder(tmp_path / "photos", num_classes=2, count_per_class=8, image_size=32)
+    prepared = prepare_finetune(
+        _config(data_dir=str(photos), base="resnet18", weights="none", epochs=0, classes=2)
+    )
+    assert prepared.phases == [] and prepared.epochs == 0
+    assert prepared.fitted_head and "probe_val_accuracy" in prepared.facts
+    assert prepared.model.get_layer("head_dropout").rate == 0.0
+    assert np.abs(prepared.model.get_layer("head_logits").get_weights()[0]).sum() > 0
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"method": "lpft"}, "lp-ft"),
+        ({"epochs": -1}, "epochs"),
+    ],
+)
+def test_bad_methods_and_epochs_are_refused(settings, message):
+    with pytest.raises(UsageError, match=message):
+        _config(base="resnet18", **settings)
+
+
+def test_train_needs_an_epoch():
+    with pytest.raises(UsageError, match="at least one epoch"):
+        resolve_config({"arch": "lenet5", "classes": 3, "epochs": 0})
+
+
+def test_too_few_images_are_refused_before_anything_is_written(tmp_path):
+    from recipes.data.shapes import write_folder
+
+    photos = write_folder(tmp_path / "photos", num_classes=3, count_per_class=1, image_size=32)
+    output = tmp_path / "run"
+    with pytest.raises(UsageError, match="only 1 usable image"):
+        finetune(_config(data_dir=str(photos), base="resnet18", weights="none", output=str(output)))
+    assert not output.exists()
+
+
+def test_fewer_training_images_than_classes_are_refused():
+    from recipes.data import DataBundle
+    from recipes.training.bases import Base
+    from recipes.training.finetune import _check_task
+
+    counts = {"train": {"a": 1, "b": 1, "c": 0}}
+    data = DataBundle(None, None, None, ["a", "b", "c"], counts, [], [], "folder photos")
+    base = Base(keras.Sequential(), "resnet18", None, 32, 3)
+    with pytest.raises(UsageError, match="2 images for 3 classes"):
+        _check_task(_config(base="resnet18"), base, data)
+
+
+@pytest.mark.slow
+def test_a_base_already_trained_on_the_classes_is_refused(tmp_path, shapes_run):
+    output = tmp_path / "run"
+    with pytest.raises(UsageError, match="already trained on these 3 classes"):
+        finetune(_config(base=str(shapes_run), shapes_per_class=12, output=str(output)))
+    assert not output.exists()
+
+
+@pytest.mark.slow
+def test_an_applications_base_with_a_weights_file_gets_a_fitted_head(tmp_path):
+    # ImageNet files cannot be fetched here: the base learns first on shapes the test makes.
+    import keras
+
+    from recipes.data.shapes import write_folder
+    from tests.trained_runs import OTHER_SHAPES, SHAPES_CLASSES
+
+    known = write_folder(tmp_path / "known", SHAPES_CLASSES, count_per_class=16, image_size=32)
+    base = zoo.build_model("mobilenet_v3_small", include_top=False, input_shape=(32, 32, 3))
+    head = keras.layers.Dense(3, activation="softmax")(
+        keras.layers.GlobalAveragePooling2D()(base.output)
+    )
+    pretraining = keras.Model(base.input, head)
+    pretraining.compile("adam", "categorical_crossentropy")
+    images = keras.utils.image_dataset_from_directory(
+        known, image_size=(32, 32), batch_size=16, label_mode="categorical", verbose=False
+    )
+    pretraining.fit(images, epochs=1, verbose=0)
+    weights = tmp_path / "pretrained.weights.h5"
+    base.save_weights(weights)
+
+    photos = write_folder(tmp_path / "photos", OTHER_SHAPES, count_per_class=10, image_size=32)
+    result = finetune(
+        _config(
+            data_dir=str(photos),
+            base="mobilenet_v3_small",
+            weights=str(weights),
+            epochs=1,
+            output=str(tmp_path / "run"),
+        )
+    )
+    assert [row["phase"] for row in result.history] == ["finetune"]
+    assert result.metrics["val_accuracy"] >= result.metrics["probe_val_accuracy"] - 1e-6
+    model = keras.saving.load_model(Path(result.run_dir) / "model.keras")
+    assert nested_base(model).count_params() == base.count_params()
