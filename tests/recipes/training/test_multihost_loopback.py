@@ -179,3 +179,31 @@ def test_bad_set_ups_are_one_line_and_write_nothing(tmp_path, changes, message):
     (line,) = _error_lines(out.stderr)
     assert message in line
     assert not run.exists()
+
+
+@pytest.mark.slow
+def test_two_processes_fine_tune_from_the_same_fitted_probe(tmp_path):
+    # Each process fits the probe on the whole training split: both start phase 2 alike.
+    run = tmp_path / "tuned"
+    finetune = [
+        sys.executable, "-m", "cli.main", "finetune", "--base", "resnet20", "--weights", "none",
+        "--classes", "3", "--shapes-per-class", "20", "--batch-size", "8", "--epochs", "1",
+        "--precision", "fp32", "--strategy", "multihost", "--output", str(run),
+    ]  # fmt: skip
+    port = _free_port()
+    processes = [
+        subprocess.Popen(
+            finetune,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(tmp_path, 2, index, port),
+        )
+        for index in range(2)
+    ]
+    _finish(processes)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert {"probe_val_accuracy", "knn_val_accuracy"} <= set(metrics)
+    assert metrics["val_accuracy"] >= metrics["probe_val_accuracy"] - 1e-6
+    rows = (run / "history.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[:2] for row in rows] == [["1", "finetune"]]
