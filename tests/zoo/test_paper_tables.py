@@ -73,60 +73,33 @@ def test_lenet5() -> None:
 # --- AlexNet and ZFNet ------------------------------------------------------------------
 
 
-def _fc67(side: int, classes: int = 1000) -> int:
-    return side * side * 256 * 4096 + 4096 * 4096 + 4096 * classes
+def _fc67(side: int) -> int:
+    """fc6 and fc7 (4096 units each) and the 1000-way classifier on `side` x `side` x 256."""
+    return side * side * 256 * 4096 + 4096 * 4096 + 4096 * 1000
 
 
 @pytest.mark.slow
-def test_alexnet() -> None:
-    # The paper gives no multiply-add figure. By hand from Sec. 3.5 and Fig. 2 as a
-    # single tower: conv2, conv4 and conv5 see all the maps below them (5x5x96,
-    # 3x3x384, 3x3x384 kernels; the two-GPU network's are half as deep).
-    model = build_model("alexnet")  # 227x227: the side that gives Fig. 2's 55x55
-    _assert_maps(
-        model,
-        {
-            "conv1": (55, 96),
-            "pool1": (27, 96),
-            "conv2": (27, 256),
-            "pool2": (13, 256),
-            "conv3": (13, 384),
-            "conv4": (13, 384),
-            "conv5": (13, 256),
-            "pool5": (6, 256),
-        },
-    )
+@pytest.mark.parametrize(
+    ("name", "conv1", "pool1", "conv2", "kernel1"),
+    [
+        # Krizhevsky et al. 2012, Sec. 3.5 and Fig. 2 (at 227x227, the side that gives
+        # its 55x55), as a single tower: conv2, conv4 and conv5 see all the maps below
+        # them (5x5x96, 3x3x384, 3x3x384 kernels; the two-GPU network's are half as deep).
+        ("alexnet", 55, 27, 27, 11),
+        # Zeiler & Fergus 2014, Fig. 3: a 7x7 stride-2 conv1 and a stride-2 conv2.
+        ("zfnet", 110, 55, 26, 7),
+    ],
+)
+def test_alexnet_and_zfnet(name: str, conv1: int, pool1: int, conv2: int, kernel1: int) -> None:
+    # Neither paper gives a multiply-add figure: by hand from the figures' layers.
+    model = build_model(name)
+    upper = {"pool2": 13, "conv3": 13, "conv4": 13, "conv5": 13, "pool5": 6}
+    sides = {"conv1": conv1, "pool1": pool1, "conv2": conv2, **upper}
+    maps = dict.fromkeys(sides, 256) | {"conv1": 96, "pool1": 96, "conv3": 384, "conv4": 384}
+    _assert_maps(model, {layer: (side, maps[layer]) for layer, side in sides.items()})
     by_hand = (
-        _conv(55, 11, 3, 96)
-        + _conv(27, 5, 96, 256)
-        + _conv(13, 3, 256, 384)
-        + _conv(13, 3, 384, 384)
-        + _conv(13, 3, 384, 256)
-        + _fc67(6)
-    )
-    assert count_macs(model) == by_hand == 1_135_256_096
-
-
-@pytest.mark.slow
-def test_zfnet() -> None:
-    # Zeiler & Fergus 2014 give no multiply-add figure; by hand from Fig. 3.
-    model = build_model("zfnet")
-    _assert_maps(
-        model,
-        {
-            "conv1": (110, 96),
-            "pool1": (55, 96),
-            "conv2": (26, 256),
-            "pool2": (13, 256),
-            "conv3": (13, 384),
-            "conv4": (13, 384),
-            "conv5": (13, 256),
-            "pool5": (6, 256),
-        },
-    )
-    by_hand = (
-        _conv(110, 7, 3, 96)
-        + _conv(26, 5, 96, 256)
+        _conv(conv1, kernel1, 3, 96)
+        + _conv(conv2, 5, 96, 256)
         + _conv(13, 3, 256, 384)
         + _conv(13, 3, 384, 384)
         + _conv(13, 3, 384, 256)
