@@ -9,8 +9,8 @@ identities, or 1x1 projections with batch normalisation where the shape changes
 `conv2_block1_1_conv`, `conv2_block1_0_conv` (projection), `conv2_block1_out`.
 The top is global average pooling and the classifier. Trainable parameters with
 1000 classes: 11,689,512 and 21,797,672. At 224x224 the stem gives 112x112 maps
-and the stages 56, 28, 14 and 7, as in Table 1; one forward pass costs 1.82 and
-3.67 billion multiply-adds (Table 1: 1.8 and 3.6 billion FLOPs).
+and the stages 56, 28, 14 and 7, as in Table 1; one forward pass costs 1.81 and
+3.66 billion multiply-adds (Table 1: 1.8 and 3.6 billion FLOPs).
 """
 
 from __future__ import annotations
