@@ -51,7 +51,7 @@ def _make_run(directory: Path, arch: str, size: int, classes: int) -> None:
     """A run directory of an untrained model (the weights do not change the timing)."""
     import zoo
     from recipes.config import resolve_config
-    from recipes.layout import RunLayout
+    from recipes.run.layout import RunLayout
 
     model = zoo.build_model(arch, classes=classes, input_shape=(size, size, 3))
     run = RunLayout(directory)
@@ -103,8 +103,8 @@ def main() -> None:
     import tensorflow as tf
 
     from recipes.data.decode import decode_and_resize
+    from recipes.run.trained import load_trained
     from recipes.serving.export import export_model
-    from recipes.serving.trained import load_trained
 
     with tempfile.TemporaryDirectory() as scratch:
         run = Path(args.run) if args.run else Path(scratch) / "run"

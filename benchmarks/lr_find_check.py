@@ -30,8 +30,9 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=32)
     args = parser.parse_args()
 
-    from recipes.babysit.find_lr import RangeSettings, lr_find
+    from recipes.babysit.find_lr import lr_find
     from recipes.config import load_preset, resolve_config
+    from recipes.training.auto_lr import RangeSettings
     from recipes.training.train import train
 
     with tempfile.TemporaryDirectory() as scratch:

@@ -51,7 +51,8 @@ def lr_find_command(
     restored. With --arch the test trains the model from scratch; with --base,
     the new head on the frozen base (phase 1's rate).
     """
-    from recipes.babysit.find_lr import RangeSettings, lr_find
+    from recipes.babysit.find_lr import lr_find
+    from recipes.training.auto_lr import RangeSettings
 
     settings = RangeSettings(start_lr, end_lr, steps)
     settings.check()

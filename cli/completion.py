@@ -124,7 +124,7 @@ def run_paths(incomplete: str, limit: int = 200) -> list[str]:
     Returns:
         The paths, spelt as typed (relative stays relative), sorted.
     """
-    from recipes.layout import RunLayout
+    from recipes.run.layout import RunLayout
 
     head, prefix = os.path.split(incomplete)
     found: list[str] = []

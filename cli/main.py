@@ -190,8 +190,7 @@ class LazyGroup(click.Group):
         except Exception as error:  # noqa: BLE001  (one line instead of a traceback)
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            # Imported here: the `zoo` package imports TensorFlow, which --help avoids.
-            from zoo.errors import ZooError
+            from zoo.errors import ZooError  # TensorFlow-free, but needed only on failure
 
             if isinstance(error, ZooError):
                 click.echo(f"error: {error}", err=True)

@@ -49,7 +49,7 @@ def _listed_layers(run: str, layer: str | None, as_json: bool) -> bool:
     """Prints the model's layers for `--layer list`; whether it did."""
     if layer != "list":
         return False
-    from recipes.serving.trained import load_trained
+    from recipes.run.trained import load_trained
     from recipes.understand.layers import layer_listing
 
     rows = layer_listing(load_trained(run).model)
@@ -81,7 +81,7 @@ def _report(result: dict[str, Any], as_json: bool, paths: list[str]) -> None:
 @json_option
 def plot_command(runs: tuple[str, ...], output: str | None, as_json: bool) -> None:
     """Draw the training curves of RUN, or overlay several runs to compare them."""
-    from recipes.understand.curves import plot_runs
+    from recipes.run.curves import plot_runs
 
     result = plot_runs(list(runs), output)
     _report(result, as_json, [result["png"]])

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from recipes.config import RunConfig, parse_unfreeze
-from recipes.folders import folder_size, last_written
-from recipes.layout import RunLayout
+from recipes.run.folders import folder_size, last_written
+from recipes.run.layout import RunLayout
 from recipes.training.naming import data_name
 from zoo.errors import UsageError, ZooError, first_line
 

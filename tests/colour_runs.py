@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from recipes.config import resolve_config
-from recipes.layout import RunLayout
+from recipes.run.layout import RunLayout
 
 CLASSES = ["blue", "green", "red"]
 COLOURS = {"blue": (30, 30, 220), "green": (30, 220, 30), "red": (220, 30, 30)}

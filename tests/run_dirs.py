@@ -1,7 +1,7 @@
 """Run directories as the recipes leave them, made in milliseconds for the tests of `zoo runs`."""
 
 from recipes.config import resolve_config
-from recipes.layout import RunLayout
+from recipes.run.layout import RunLayout
 
 
 def make_run(root, name, *, epochs_done=0, finished=False, **settings):

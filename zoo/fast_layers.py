@@ -7,7 +7,8 @@ The layers change class in place, since neither adds state: the weights, the
 config and the graph stay as they are. Model files are saved with Keras' own
 layers (`keras_layers`), so they load without the project; `use_fast_layers`
 turns a loaded model's layers back. Both are TensorFlow kernels: on Keras' other
-backends a model keeps Keras' layers.
+backends a model keeps Keras' layers. `float32_layers` gives a saved file
+float32 layers whatever precision the model trained in.
 """
 
 from __future__ import annotations
@@ -74,6 +75,33 @@ def keras_layers(model: keras.Model) -> Iterator[keras.Model]:
     finally:
         for layer in swapped:
             layer.__class__ = FAST_LAYERS[type(layer)]
+
+
+@contextlib.contextmanager
+def float32_layers(model: keras.Model) -> Iterator[keras.Model]:
+    """Within the block, mixed-precision layers (16-bit compute, float32 weights) are float32.
+
+    Mixed precision is a training setting: a file with `mixed_bfloat16` layers
+    would predict in bfloat16 wherever it is loaded, slowly on CPUs without it.
+    Saving inside the block writes float32 layers; the model is as it was after.
+
+    Args:
+        model: A model, nested models included.
+
+    Yields:
+        The model, its layers float32.
+    """
+    changed = []
+    for layer in [model, *_all_layers(model)]:
+        policy = layer.dtype_policy
+        if policy.quantization_mode is None and policy.compute_dtype != policy.variable_dtype:
+            changed.append((layer, policy))
+            layer.dtype_policy = policy.variable_dtype
+    try:
+        yield model
+    finally:
+        for layer, policy in changed:
+            layer.dtype_policy = policy
 
 
 def _all_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:

@@ -192,7 +192,7 @@ def check_shape_classes(names: str, classes: int | None, other_data: str | None)
         UsageError: Names given with other data, an unknown name, or a count
             that differs from `classes`.
     """
-    from recipes.data.shapes import chosen_classes
+    from recipes.config.shape_classes import chosen_classes
 
     if other_data:
         raise UsageError(

@@ -7,31 +7,9 @@ from __future__ import annotations
 
 import math
 
-Polygon = list[tuple[float, float]]
+from recipes.config.shape_classes import SHAPE_NAMES
 
-SHAPE_NAMES = (
-    "circle",
-    "square",
-    "triangle",
-    "star",
-    "cross",
-    "ring",
-    "heart",
-    "crescent",
-    "arrow",
-    "hexagon",
-    "ellipse",
-    "rectangle",
-    "semicircle",
-    "frame",
-    "l_shape",
-    "t_shape",
-    "pentagon",
-    "rhombus",
-    "bowtie",
-    "hollow_triangle",
-)
-"""The shape classes, most distinct first."""
+Polygon = list[tuple[float, float]]
 
 
 def _regular(sides: int, radius: float = 1.0, phase: float = 0.0) -> Polygon:

@@ -25,9 +25,9 @@ from typing import Any
 from recipes.config import RunConfig
 from recipes.ensemble.compare import evaluate_members, member_score, scores, split_warnings
 from recipes.ensemble.model import build_ensemble, check_count, check_members, load_member
-from recipes.layout import RunLayout
+from recipes.run.layout import RunLayout
+from recipes.run.trained import TrainedModel
 from recipes.serving.evaluate import evaluate
-from recipes.serving.trained import TrainedModel
 from zoo.errors import UsageError
 
 

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from recipes.layout import RunLayout
+from recipes.run.layout import RunLayout
+from recipes.run.trained import TrainedModel
 from recipes.serving.evaluate import evaluate
-from recipes.serving.trained import TrainedModel
 from zoo.errors import UsageError
 
 

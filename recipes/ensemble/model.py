@@ -1,6 +1,6 @@
 """The ensemble model: its members, the checks that they fit together, and the Keras glue.
 
-Members are runs loaded with `recipes.serving.trained.load_trained`, in
+Members are runs loaded with `recipes.run.trained.load_trained`, in
 float32 (an ensemble is for inference). The glue is Keras' own layers
 (`Resizing`, `Average`), so the model file loads with plain Keras whenever its
 members do.
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from recipes.layout import RunLayout
-from recipes.serving.trained import TrainedModel, load_trained
+from recipes.run.layout import RunLayout
+from recipes.run.trained import TrainedModel, load_trained
 from zoo.errors import UsageError, shorten
 
 INPUT_NAME = "image"

@@ -21,7 +21,7 @@ import keras_tuner
 
 from recipes.config import RunConfig, resolve_config
 from recipes.data import SourceData, find_data
-from recipes.layout import RunLayout
+from recipes.run.layout import RunLayout
 from recipes.search.space import RATIO, Param, Space
 from recipes.search.study import StudyLayout
 from recipes.training.run_dir import record_data

@@ -1,6 +1,6 @@
 """A study's pictures: the objective per trial, the learning curves, each parameter, all at once.
 
-Drawn headless (`recipes.canvas`), written atomically into the study directory:
+Drawn headless (`recipes.run.canvas`), written atomically into the study directory:
 
 - `objective.png`: each trial's objective and the best so far;
 - `curves.png`: every trial's learning curve (the objective per epoch);
@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from recipes.canvas import integer_ticks, new_figure, write_png
+from recipes.run.canvas import integer_ticks, new_figure, write_png
 from recipes.search.space import varied
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from recipes.config import resolve_config
-from recipes.layout import RunLayout
+from recipes.run.layout import RunLayout
 from recipes.search.importance import importance
 from recipes.search.space import Param, parse_param
 from recipes.search.study import StudyLayout

@@ -27,7 +27,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from recipes.locks import DirectoryLock
+from recipes.run.locks import DirectoryLock
 from zoo.atomic import atomic_write_text
 from zoo.errors import UsageError
 

@@ -29,10 +29,10 @@ from typing import Any
 
 from recipes.config.schema import DataSettings
 from recipes.data import DataBundle, load_data
-from recipes.layout import RunLayout
+from recipes.run.layout import RunLayout
+from recipes.run.trained import TrainedModel, load_trained
 from recipes.serving.mistakes import TopLosses
 from recipes.serving.report import write_report
-from recipes.serving.trained import TrainedModel, load_trained
 from zoo.errors import UsageError
 
 TTA_MODES = ("none", "flip", "crops")

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from recipes.canvas import grid_shape, new_figure, tile_grid, write_png
+from recipes.run.canvas import grid_shape, new_figure, tile_grid, write_png
 
 TOP_LOSSES = 16
 """Images in the grid."""
@@ -65,7 +65,7 @@ class TopLosses:
         Returns:
             The path written, or `None` when no image was seen.
         """
-        from recipes.understand.drawing import as_rgb
+        from recipes.run.drawing import as_rgb
 
         if not self.kept:
             return None

@@ -16,9 +16,9 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from recipes.canvas import new_figure, write_png
+from recipes.run.canvas import new_figure, write_png
+from recipes.run.trained import TrainedModel
 from recipes.serving.mistakes import TopLosses
-from recipes.serving.trained import TrainedModel
 from zoo.atomic import atomic_write_text
 
 

@@ -15,7 +15,7 @@ import keras
 
 import zoo
 from recipes.config import RunConfig
-from recipes.layout import RunLayout
+from recipes.run.layout import RunLayout
 from zoo.errors import UnknownNameError, UsageError
 from zoo.fast_layers import use_fast_layers
 
@@ -76,7 +76,7 @@ def load_base(config: RunConfig, image_size: int | None) -> Base:
 
 
 def _base_from_file(config: RunConfig, image_size: int | None) -> Base:
-    from recipes.serving.trained import load_trained
+    from recipes.run.trained import load_trained
 
     if config.model.weights is not None:
         raise UsageError(

@@ -11,7 +11,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from recipes.layout import RunLayout
+from recipes.run.layout import RunLayout
 
 
 def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:

@@ -30,10 +30,9 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-from recipes.babysit.find_lr import is_auto, resolve_rate, saved_rate, test_compiled
-from recipes.babysit.lr_range import RangeTest
 from recipes.config import RunConfig, parse_unfreeze
 from recipes.data import DataBundle
+from recipes.training.auto_lr import is_auto, resolve_rate, saved_rate, test_compiled
 from recipes.training.bases import Base, load_base
 from recipes.training.callbacks import LinearWarmup
 from recipes.training.devices import DeviceSetup, setup_devices
@@ -44,6 +43,7 @@ from recipes.training.fit import (
     load_run_data,
     steps_per_epoch,
 )
+from recipes.training.lr_range import RangeTest
 from recipes.training.probe import Probe, fit_probe
 from recipes.training.runner import Phase, Prepared, execute
 from recipes.training.seeding import seed_run

@@ -20,7 +20,8 @@ import keras
 from recipes.config import RunConfig
 from recipes.data import DataBundle, Share, SourceData, load_data, make_bundle
 from recipes.data.augment import resolve_policy
-from recipes.layout import RunLayout
+from recipes.run.curves import write_curves
+from recipes.run.layout import RunLayout
 from recipes.training.callbacks import (
     EpochLine,
     LinearWarmup,
@@ -34,7 +35,6 @@ from recipes.training.callbacks import (
 )
 from recipes.training.devices import DeviceSetup
 from recipes.training.optim import learning_rate, make_optimizer, warmup_steps
-from recipes.understand.curves import write_curves
 from zoo.errors import UsageError, ZooError
 
 

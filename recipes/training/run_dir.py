@@ -16,7 +16,7 @@ import keras
 
 from recipes.config import RunConfig
 from recipes.data import DataBundle
-from recipes.layout import RunLayout
+from recipes.run.layout import RunLayout
 from recipes.training.devices import DeviceSetup
 from zoo.errors import UsageError
 from zoo.fast_layers import keras_layers

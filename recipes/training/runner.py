@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 
 import keras
 
-from recipes.babysit.find_lr import write_range_test
-from recipes.babysit.initial_loss import initial_loss_check
-from recipes.babysit.lr_range import RangeTest
 from recipes.config import RunConfig
 from recipes.data import DataBundle
-from recipes.layout import RunLayout
+from recipes.run.layout import RunLayout
+from recipes.training.auto_lr import write_range_test
 from recipes.training.callbacks import LinearWarmup
 from recipes.training.devices import DeviceSetup
 from recipes.training.fit import RunResult, finish_run, fit_phase
+from recipes.training.initial_loss import initial_loss_check
+from recipes.training.lr_range import RangeTest
 from recipes.training.naming import run_name
 from recipes.training.run_dir import close_run, open_run, record_data, restore_checkpoint
 from recipes.training.summary import run_summary

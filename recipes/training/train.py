@@ -8,9 +8,9 @@ from collections.abc import Callable
 import keras
 
 import zoo
-from recipes.babysit.find_lr import resolve_rate
 from recipes.config import RunConfig
 from recipes.data import DataBundle
+from recipes.training.auto_lr import resolve_rate
 from recipes.training.devices import setup_devices
 from recipes.training.fit import (
     DataSource,

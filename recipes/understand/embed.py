@@ -17,8 +17,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from recipes.canvas import new_figure, write_png
-from recipes.serving.trained import load_trained
+from recipes.run.canvas import new_figure, write_png
+from recipes.run.trained import load_trained
 from recipes.understand.features import FeatureBank, feature_bank
 from recipes.understand.images import class_folder_files
 from zoo.atomic import atomic_write, atomic_write_text

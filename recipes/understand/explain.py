@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from recipes.canvas import new_figure, write_png
-from recipes.serving.trained import TrainedModel, load_trained
+from recipes.run.canvas import new_figure, write_png
+from recipes.run.drawing import show_image, show_overlay
+from recipes.run.trained import TrainedModel, load_trained
 from recipes.understand.cam import grad_cam, grad_cam_plus_plus, score_cam
 from recipes.understand.checks import faithfulness, randomisation_test
-from recipes.understand.drawing import show_image, show_overlay
 from recipes.understand.gradients import integrated_gradients, saliency, smoothgrad
 from recipes.understand.images import load_images
 from recipes.understand.occlusion import occlusion

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recipes.serving.trained import TrainedModel
+from recipes.run.trained import TrainedModel
 from recipes.understand.images import batches
 from recipes.understand.layers import Tap, embedding_path
 from recipes.understand.subject import BATCH

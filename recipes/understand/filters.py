@@ -18,9 +18,9 @@ from typing import Any
 
 import keras
 
-from recipes.canvas import grid_shape, new_figure, tile_grid, write_png
-from recipes.serving.trained import load_trained
-from recipes.understand.drawing import as_rgb, normalise
+from recipes.run.canvas import grid_shape, new_figure, tile_grid, write_png
+from recipes.run.drawing import as_rgb, normalise
+from recipes.run.trained import load_trained
 from recipes.understand.explain import unique_stems
 from recipes.understand.images import load_images
 from recipes.understand.layers import LayerInfo, Tap, find_layer, first_convolution, list_layers

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recipes.serving.predict import collect_images, image_decoder, looks_like_image, read_image
-from recipes.serving.trained import TrainedModel
+from recipes.run.images import collect_images, image_decoder, looks_like_image, read_image
+from recipes.run.trained import TrainedModel
 from zoo.errors import UsageError
 
 

@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from recipes.canvas import new_figure, write_png
-from recipes.serving.trained import load_trained
-from recipes.understand.drawing import show_image
+from recipes.run.canvas import new_figure, write_png
+from recipes.run.drawing import show_image
+from recipes.run.trained import load_trained
 from recipes.understand.explain import unique_stems
 from recipes.understand.features import FeatureReader, feature_bank
 from recipes.understand.images import class_folder_files, load_images

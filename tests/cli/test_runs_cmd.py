@@ -5,7 +5,7 @@ import json
 from click.testing import CliRunner
 
 from cli.main import cli
-from recipes.layout import RunLayout
+from recipes.run.layout import RunLayout
 from tests.run_dirs import make_run
 
 

@@ -241,7 +241,7 @@ def test_ctrl_c_says_how_to_continue_and_the_run_resumes(tmp_path):
     assert last.startswith("interrupted after epoch ")
     assert last.endswith(f"--output {run} --resume") and "zoo train --arch lenet5" in last
     from recipes.config import load_preset, resolve_config
-    from recipes.layout import RunLayout
+    from recipes.run.layout import RunLayout
 
     settings = {"task": "train", "arch": "lenet5", "classes": 3, "image_size": 32}
     settings.update(shapes_per_class=60, epochs=200, output=str(run), resume=True)

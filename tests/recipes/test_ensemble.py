@@ -16,10 +16,10 @@ import pytest
 import tensorflow as tf
 
 from recipes.ensemble import make_ensemble
-from recipes.layout import RunLayout
+from recipes.run.layout import RunLayout
+from recipes.run.trained import load_trained
 from recipes.serving.evaluate import evaluate
 from recipes.serving.predict import predict
-from recipes.serving.trained import load_trained
 from tests.colour_runs import CLASSES, COLOURS, KERNELS, colour_folder, colour_run
 from zoo.errors import UsageError
 

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from recipes.config import resolve_config
-from recipes.layout import RunLayout
+from recipes.run.layout import RunLayout
 from recipes.runs import list_runs, planned_epochs, prune_candidates, remove_runs
 from tests.run_dirs import make_run
 from zoo.errors import UsageError

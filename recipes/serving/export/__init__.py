@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from recipes.config.schema import DEFAULT_MAX_PIXELS
+from recipes.run.trained import load_trained
 from recipes.serving.export.converters import require_onnx, write_onnx, write_tflite
 from recipes.serving.export.signatures import (
     DEFAULT_SIGNATURE,
@@ -36,7 +37,6 @@ from recipes.serving.export.versions import (
     refuse_existing,
     remove_abandoned_staging,
 )
-from recipes.serving.trained import load_trained
 from zoo.errors import UsageError, ZooError
 
 FORMATS = ("savedmodel", "tflite", "onnx")
@@ -63,7 +63,7 @@ def export_model(
     """Exports a trained model for serving and checks the export against Keras.
 
     Every export computes in float32, whatever precision trained the model
-    (see `recipes.serving.trained.float32_copy`): that is what TF Serving, TFLite and
+    (see `recipes.run.trained.float32_copy`): that is what TF Serving, TFLite and
     ONNX runtimes run everywhere, and the checks compare like with like.
 
     Args:

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from recipes.data.noise import TFLITE_CHATTER, filtered_stderr, quiet_loggers
+from recipes.run.trained import TrainedModel
 from recipes.serving.export.signatures import IMAGES_SIGNATURE, probabilities_saved_model
 from recipes.serving.export.verify import max_diff
-from recipes.serving.trained import TrainedModel
 from zoo.errors import UsageError, ZooError, first_line
 
 

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from recipes.data.noise import quiet_loggers
+from recipes.run.trained import TrainedModel
 from recipes.serving.export.pixel_limit import checked_pixels
-from recipes.serving.trained import TrainedModel
 
 CLASS_NAMES_ASSET = "class_names.txt"
 DEFAULT_SIGNATURE = "serving_default"
@@ -50,7 +50,7 @@ def _signature_functions(
     """The serving functions, each a `tf.function` with a fixed input signature."""
     import tensorflow as tf
 
-    from recipes.serving.predict import decode_for_model
+    from recipes.run.images import decode_for_model
 
     model = trained.model
     height, width = trained.input_size

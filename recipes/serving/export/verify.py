@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from recipes.run.trained import TrainedModel
 from recipes.serving.export.signatures import (
     DEFAULT_SIGNATURE,
     IMAGES_SIGNATURE,
     UINT8_SIGNATURE,
 )
-from recipes.serving.trained import TrainedModel
 from zoo.errors import ZooError
 
 

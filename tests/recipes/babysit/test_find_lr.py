@@ -5,8 +5,9 @@ import json
 import pytest
 import yaml
 
-from recipes.babysit.find_lr import RangeSettings, lr_find
+from recipes.babysit.find_lr import lr_find
 from recipes.config import load_preset, resolve_config
+from recipes.training.auto_lr import RangeSettings
 from recipes.training.train import train
 from zoo.errors import UsageError
 

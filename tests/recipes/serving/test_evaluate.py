@@ -200,7 +200,7 @@ def test_a_run_is_evaluated_on_its_own_data_by_default(shapes_run):
 
 def test_a_run_and_its_checkpoint_agree_with_keras(shapes_run, tmp_path):
     from recipes.data import load_data
-    from recipes.layout import RunLayout
+    from recipes.run.layout import RunLayout
 
     run = tmp_path / "run"
     shutil.copytree(shapes_run, run)

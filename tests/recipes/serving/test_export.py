@@ -14,9 +14,9 @@ import pytest
 import tensorflow as tf
 
 import recipes.serving.export as export
+from recipes.run.trained import float32_copy
 from recipes.serving.export import export_model, list_versions
 from recipes.serving.export import versions as export_versions
-from recipes.serving.trained import float32_copy
 from tests.trained_runs import SHAPES_CLASSES as CLASSES
 from tests.trained_runs import train_run
 from zoo.errors import UsageError, ZooError

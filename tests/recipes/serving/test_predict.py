@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from recipes.serving.predict import collect_images, predict
-from recipes.serving.trained import float32_copy
+from recipes.run.images import collect_images
+from recipes.run.trained import float32_copy
+from recipes.serving.predict import predict
 from tests.trained_runs import SHAPES_CLASSES
 from zoo.errors import UsageError
 

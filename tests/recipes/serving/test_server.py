@@ -5,9 +5,9 @@ import keras
 import numpy as np
 import pytest
 
+from recipes.run.trained import float32_copy
 from recipes.serving.export import export_model
 from recipes.serving.server import make_server
-from recipes.serving.trained import float32_copy
 from tests.serving_client import (
     b64,
     png,

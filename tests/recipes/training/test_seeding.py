@@ -10,8 +10,8 @@ import yaml
 
 from recipes.config import load_preset, resolve_config
 from recipes.config.schema import RunSettings
+from recipes.run.trained import load_trained
 from recipes.serving.evaluate import evaluate
-from recipes.serving.trained import load_trained
 from recipes.training.seeding import seed_run
 from recipes.training.train import train
 

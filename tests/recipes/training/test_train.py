@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from recipes.config import resolve_config
-from recipes.layout import RunLayout
+from recipes.run.layout import RunLayout
 from recipes.training.fit import TrainingDiverged
 from recipes.training.train import build_classifier, train
 from zoo.errors import UsageError

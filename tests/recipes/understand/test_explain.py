@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from recipes.serving.trained import load_trained
+from recipes.run.trained import load_trained
 from recipes.understand.explain import METHODS, explain, parse_methods
 from tests.recipes.understand.tiny_models import correlation, reference_grad_cam
 from tests.trained_runs import SHAPES_CLASSES

@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from recipes.babysit.lr_plot import draw_range_test
-from recipes.babysit.lr_range import RangeTest, range_test, suggest
+from recipes.training.lr_plot import draw_range_test
+from recipes.training.lr_range import RangeTest, range_test, suggest
 from zoo.errors import UsageError
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from recipes.config.schema import INTERPOLATIONS
-from recipes.layout import RunLayout
+from recipes.run.layout import RunLayout
 from zoo.errors import UsageError, first_line
 
 MODEL_SUFFIXES = (".keras", ".h5")

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from recipes.babysit.initial_loss import initial_loss_check
+from recipes.training.initial_loss import initial_loss_check
 
 NAMES = ["a", "b", "c", "d"]
 

@@ -33,12 +33,10 @@ predicts in float32.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +44,8 @@ import yaml
 
 from recipes.config import RunConfig, resolve_config
 from recipes.config.files import parse_yaml
-from recipes.folders import make_unused_dir, refuse_used
-from recipes.locks import DirectoryLock
+from recipes.run.folders import make_unused_dir, refuse_used
+from recipes.run.locks import DirectoryLock
 from zoo.atomic import atomic_write, atomic_write_text
 from zoo.errors import UsageError, first_line
 
@@ -339,9 +337,9 @@ class RunLayout:
         layers whatever precision the model trained in (mixed precision keeps
         the weights in float32); the model is as it was after.
         """
-        from zoo.fast_layers import keras_layers
+        from zoo.fast_layers import float32_layers, keras_layers
 
-        with keras_layers(model), _float32_layers(model):
+        with keras_layers(model), float32_layers(model):
             atomic_write(self.file(name), lambda path: model.save(path))
 
     def save_checkpoint(self, model: Any, best: bool) -> None:
@@ -389,28 +387,6 @@ class RunLayout:
             shutil.rmtree(self.path)
         finally:
             self.unlock()
-
-
-@contextlib.contextmanager
-def _float32_layers(model: Any) -> Iterator[None]:
-    """Within the block, mixed-precision layers (16-bit compute, float32 weights) are float32.
-
-    Mixed precision is a training setting: a file with `mixed_bfloat16` layers
-    would predict in bfloat16 wherever it is loaded, slowly on CPUs without it.
-    """
-    layers, changed = [model], []
-    while layers:  # the model, its layers and those of nested models
-        layer = layers.pop()
-        layers.extend(getattr(layer, "layers", ()))
-        policy = layer.dtype_policy
-        if policy.quantization_mode is None and policy.compute_dtype != policy.variable_dtype:
-            changed.append((layer, policy))
-            layer.dtype_policy = policy.variable_dtype
-    try:
-        yield
-    finally:
-        for layer, policy in changed:
-            layer.dtype_policy = policy
 
 
 def _parse_row(row: dict[str, str]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 
 import zoo
 from recipes.config import resolve_config
-from recipes.layout import RunLayout
+from recipes.run.layout import RunLayout
 from zoo.batchnorm import FusedBatchNormalization
 from zoo.conv_gradient import FastGradientConv2D
 from zoo.errors import UsageError

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes.babysit.lr_range import RangeTest
-from recipes.canvas import new_figure, write_png
+from recipes.run.canvas import new_figure, write_png
+from recipes.training.lr_range import RangeTest
 
 _MARKERS = {"valley": ("o", "tab:red"), "steep": ("v", "tab:green"), "minimum": ("s", "tab:purple")}
 

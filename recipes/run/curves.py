@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from recipes.canvas import integer_ticks, new_figure, write_png
-from recipes.layout import RunLayout
+from recipes.run.canvas import integer_ticks, new_figure, write_png
+from recipes.run.layout import RunLayout
 from zoo.errors import UsageError
 
 COMPARE = "curves-compare.png"

@@ -5,8 +5,8 @@ import shutil
 import pytest
 from PIL import Image
 
-from recipes.layout import RunLayout
-from recipes.understand.curves import draw_curves, plot_runs
+from recipes.run.curves import draw_curves, plot_runs
+from recipes.run.layout import RunLayout
 from zoo.errors import UsageError
 
 CURVES_SIZE = (1100, 420)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import zoo
-from recipes.serving.trained import load_trained
+from recipes.run.trained import load_trained
 from tests.trained_runs import SHAPES_CLASSES as CLASSES
 from tests.trained_runs import train_run
 from zoo.errors import UsageError
