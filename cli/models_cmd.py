@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from cli.completion import complete_architecture
 from cli.output import echo_json, json_option
-
-
-def _summary(name: str) -> dict[str, Any]:
-    from zoo import get_spec
-
-    spec = get_spec(name)
-    return {
-        "name": spec.name,
-        "family": spec.family,
-        "params": spec.params,
-        "classes": spec.classes,
-        "input_size": spec.default_size,
-        "weights": list(spec.weights),
-        "aliases": list(spec.aliases),
-    }
 
 
 @click.command("list")
@@ -30,9 +13,9 @@ def _summary(name: str) -> dict[str, Any]:
 @json_option
 def list_command(pattern: str | None, as_json: bool) -> None:
     """List the architectures, optionally those matching PATTERN (e.g. 'resnet*')."""
-    from zoo import list_models
+    from zoo.names import CATALOG, matching
 
-    rows = [_summary(name) for name in list_models(pattern)]
+    rows = [CATALOG[name] for name in matching(pattern)]
     if as_json:
         echo_json(rows)
         return
@@ -65,6 +48,12 @@ def list_command(pattern: str | None, as_json: bool) -> None:
 @json_option
 def info_command(name: str, classes: int | None, image_size: int | None, as_json: bool) -> None:
     """Show one architecture: parameters, multiply-adds, input, preprocessing, paper."""
+    from zoo.names import canonical_name
+
+    name = canonical_name(name)  # a mistyped name is refused before TensorFlow loads
+    from recipes.data.noise import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     from zoo import build_model, get_spec
     from zoo.builder import architecture_options
     from zoo.complexity import count_macs, count_params
@@ -102,3 +91,7 @@ def info_command(name: str, classes: int | None, image_size: int | None, as_json
                 else ", ".join(str(v) for v in value)
             )
         click.echo(f"{key.replace('_', ' '):>17}: {value or '-'}")
+
+
+list_command.imports_tensorflow_itself = True  # type: ignore[attr-defined]  # never needs it
+info_command.imports_tensorflow_itself = True  # type: ignore[attr-defined]  # after the name

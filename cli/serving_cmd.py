@@ -56,6 +56,11 @@ def evaluate_command(
     Without --data or --dataset, a run is measured on its own data source.
     """
     from recipes.config.schema import SETTINGS
+    from recipes.data.noise import import_tensorflow_quietly
+    from recipes.run.trained import check_model_path
+
+    check_model_path(run)
+    import_tensorflow_quietly()
     from recipes.serving.evaluate import evaluate
 
     with stdout_to_stderr(as_json):
@@ -118,8 +123,11 @@ def predict_command(
 
     Files that cannot be read are reported and skipped.
     """
-    from recipes.serving.predict import predict
+    from recipes.data.noise import import_tensorflow_quietly
+    from recipes.serving.predict import check_inputs, predict
 
+    check_inputs(run, list(images))
+    import_tensorflow_quietly()
     with stdout_to_stderr(as_json):
         result = predict(run, list(images), top_k=top_k, batch_size=batch_size)
     if as_json:
@@ -186,6 +194,11 @@ def export_command(
     Serving's {"b64": ...} requests work; `serving_images` takes a float32
     image batch. Each export is checked against the Keras model.
     """
+    from recipes.data.noise import import_tensorflow_quietly
+    from recipes.run.trained import check_model_path
+
+    check_model_path(run)
+    import_tensorflow_quietly()
     from recipes.serving.export import export_model
 
     with stdout_to_stderr(as_json):
@@ -299,3 +312,7 @@ def serve_command(
     finally:
         server.server_close()
     info("Stopped.")
+
+
+for _command in (evaluate_command, predict_command, export_command):
+    _command.imports_tensorflow_itself = True  # type: ignore[attr-defined]  # after the checks

@@ -76,28 +76,65 @@ def value_origins(task: str, flags: dict[str, Any], config_file: str | None) -> 
 
 
 def _dry_run(task: str, flags: dict[str, Any], config_file: str | None, as_json: bool) -> None:
-    """Prints the resolved configuration, each value with its origin, and trains nothing."""
-    from recipes.config.schema import SETTINGS
+    """Checks the run as the real one would, then prints its resolved settings, and trains nothing.
+
+    Only the settings `zoo TASK` offers are shown, each with its origin
+    (default, preset, file, flag); `image_size` and `precision` are shown as
+    the run resolves them on this machine.
+    """
+    from recipes.config.schema import offered_to
+    from recipes.data.noise import import_tensorflow_quietly
+    from recipes.training.preflight import preflight
 
     config = resolve_run_config(task, flags, config_file)
+    preflight(config)
     origins = value_origins(task, flags, config_file)
     values = config.flat()
+    import_tensorflow_quietly()
+    from recipes.training.devices import precision_reason, resolve_precision
+
+    resolved = {"image_size": _image_size(config)}
+    if config.devices.precision == "auto":
+        resolved["precision"] = precision_reason(resolve_precision("auto"))
+    settings = [item for item in offered_to(task) if item.name in values]
     if as_json:
         echo_json(
             {
                 "task": task,
                 "settings": {
-                    name: {"value": values[name], "origin": origins[name]} for name in SETTINGS
+                    item.name: {
+                        "value": values[item.name],
+                        "origin": origins[item.name],
+                        **({"resolved": resolved[item.name]} if item.name in resolved else {}),
+                    }
+                    for item in settings
                 },
             }
         )
         return
     section = None
-    for name, item in SETTINGS.items():
+    for item in settings:
         if item.section != section:
             section = item.section
             click.echo(f"{section}:")
-        click.echo(f"  {name}: {_shown(values[name])}  # {origins[name]}")
+        shown = _shown(values[item.name])
+        if item.name in resolved and values[item.name] != resolved[item.name]:
+            shown = f"{shown} -> {resolved[item.name]}"
+        click.echo(f"  {item.name}: {shown}  # {origins[item.name]}")
+
+
+def _image_size(config: Any) -> Any:
+    """The input side a run will use: `--image-size`, else the architecture's or base's own."""
+    import os
+
+    from zoo.names import CATALOG, canonical_name
+
+    if config.model.image_size:
+        return config.model.image_size
+    name = config.model.arch if config.task == "train" else config.model.base
+    if config.task == "finetune" and os.path.exists(str(name)):
+        return f"the size {name} was trained at"
+    return CATALOG[canonical_name(str(name))]["input_size"]
 
 
 def _shown(value: Any) -> str:
@@ -115,6 +152,9 @@ def _run(task: str, flags: dict[str, Any], config_file: str | None, as_json: boo
         _dry_run(task, flags, config_file, as_json)
         return
     config = resolve_run_config(task, flags, config_file)  # checked before TensorFlow loads
+    from recipes.training.preflight import preflight
+
+    preflight(config)
     import_tensorflow_quietly()
     with stdout_to_stderr(as_json):
         if task == "train":

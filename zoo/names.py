@@ -1,65 +1,118 @@
-"""The names of the registered architectures, for shell completion.
+"""The registered architectures, without TensorFlow: names, aliases and what `zoo list` shows.
 
-Completing `--arch` must answer at once, without importing TensorFlow (the
-architecture modules import Keras to register themselves): this list is
-`zoo.list_models()` written out, and a test keeps the two equal.
+Answering `zoo list`, completing `--arch` and refusing a mistyped name must
+take a fraction of a second, but the architecture modules import Keras to
+register themselves. So `catalog.json` beside this file holds each
+architecture's listing (family, parameters with its default classes, classes,
+input size, weights, aliases), written from the registry by
+`python -m zoo.names`; a test keeps it equal to the registry. The registry's
+own lookup (`zoo.registry.get_spec`) uses `canonical_name` too, so both answer
+a name alike.
 """
 
-ARCHITECTURES: tuple[str, ...] = (
-    "alexnet",
-    "convnext_base",
-    "convnext_large",
-    "convnext_small",
-    "convnext_tiny",
-    "convnext_xlarge",
-    "densenet121",
-    "densenet169",
-    "densenet201",
-    "efficientnet_b0",
-    "efficientnet_b1",
-    "efficientnet_b2",
-    "efficientnet_b3",
-    "efficientnet_b4",
-    "efficientnet_b5",
-    "efficientnet_b6",
-    "efficientnet_b7",
-    "efficientnet_v2_b0",
-    "efficientnet_v2_b1",
-    "efficientnet_v2_b2",
-    "efficientnet_v2_b3",
-    "efficientnet_v2_l",
-    "efficientnet_v2_m",
-    "efficientnet_v2_s",
-    "googlenet",
-    "inception_resnet_v2",
-    "inception_v3",
-    "lenet5",
-    "mobilenet",
-    "mobilenet_v2",
-    "mobilenet_v3_large",
-    "mobilenet_v3_small",
-    "nasnet_large",
-    "nasnet_mobile",
-    "resnet101",
-    "resnet101_v2",
-    "resnet110",
-    "resnet152",
-    "resnet152_v2",
-    "resnet18",
-    "resnet20",
-    "resnet32",
-    "resnet34",
-    "resnet44",
-    "resnet50",
-    "resnet50_v2",
-    "resnet56",
-    "vgg16",
-    "vgg19",
-    "vgg_a",
-    "vgg_a_lrn",
-    "vgg_b",
-    "vgg_c",
-    "xception",
-    "zfnet",
-)
-"""`zoo.list_models()`, sorted."""
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import UnknownNameError, closest, hint_for
+
+CATALOG_FILE = Path(__file__).with_name("catalog.json")
+CATALOG: dict[str, dict[str, Any]] = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))
+"""Name -> `name`, `family`, `params`, `classes`, `input_size`, `weights`, `aliases`."""
+ARCHITECTURES: tuple[str, ...] = tuple(sorted(CATALOG))
+ALIASES: dict[str, str] = {
+    alias: name for name, entry in CATALOG.items() for alias in entry["aliases"]
+}
+
+
+def normalise(name: str) -> str:
+    """A name as the registry files it: lower case, `-` as `_`."""
+    return name.strip().lower().replace("-", "_")
+
+
+def squash(name: str) -> str:
+    """A name without case and separators: `ResNet-50` and `resnet_50` match `resnet50`."""
+    return normalise(name).replace("_", "")
+
+
+def canonical_name(
+    name: str,
+    names: Iterable[str] = ARCHITECTURES,
+    aliases: Mapping[str, str] = ALIASES,
+) -> str:
+    """The registry name of an architecture name or alias.
+
+    Args:
+        name: Registry name or alias; case, `-` and `_` do not matter.
+        names: The registered names.
+        aliases: Alias -> registered name.
+
+    Returns:
+        The registered name.
+
+    Raises:
+        UnknownNameError: No such architecture; the message names the closest.
+    """
+    names = set(names)
+    key = normalise(str(name))
+    key = aliases.get(key, key)
+    if key in names:
+        return key
+    squashed = {squash(known): known for known in names}
+    squashed.update({squash(alias): target for alias, target in aliases.items()})
+    if squash(key) in squashed:
+        return squashed[squash(key)]
+    matches = closest(key, sorted([*names, *aliases]), n=6)
+    hint = hint_for(list(dict.fromkeys(aliases.get(match, match) for match in matches))[:3])
+    raise UnknownNameError(
+        f"Unknown architecture {name!r}.{hint} Run `zoo list` to see all {len(names)}."
+    )
+
+
+def matching(pattern: str | None, aliases: Mapping[str, Iterable[str]] | None = None) -> list[str]:
+    """The architectures whose name or an alias matches a shell pattern (`resnet*`), sorted.
+
+    Args:
+        pattern: The pattern, case-insensitive; `None` or empty matches all.
+        aliases: Registered name -> its aliases (default: the catalog's).
+
+    Returns:
+        The matching registered names.
+    """
+    if aliases is None:
+        aliases = {name: entry["aliases"] for name, entry in CATALOG.items()}
+    if not pattern:
+        return sorted(aliases)
+    pattern = normalise(pattern)
+    return sorted(
+        name
+        for name, others in aliases.items()
+        if any(fnmatch.fnmatch(key, pattern) for key in (name, *others))
+    )
+
+
+def catalog_from_registry() -> dict[str, dict[str, Any]]:
+    """The catalog as the registry describes it now (imports the architectures)."""
+    from zoo.registry import get_spec, list_models
+
+    entries = {}
+    for name in list_models():
+        spec = get_spec(name)
+        entries[name] = {
+            "name": spec.name,
+            "family": spec.family,
+            "params": spec.params,
+            "classes": spec.classes,
+            "input_size": spec.default_size,
+            "weights": list(spec.weights),
+            "aliases": list(spec.aliases),
+        }
+    return entries
+
+
+if __name__ == "__main__":
+    CATALOG_FILE.write_text(json.dumps(catalog_from_registry(), indent=1) + "\n", encoding="utf-8")

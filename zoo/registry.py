@@ -15,13 +15,12 @@ on the first lookup.
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from zoo.errors import UnknownNameError, closest, hint_for
+from zoo.names import canonical_name, matching, squash
 
 PREPROCESSING_MODES = ("tf", "caffe", "torch", "scale", "builtin")
 """How raw 0-255 images are normalised for an architecture.
@@ -169,25 +168,16 @@ def register(spec: ArchSpec) -> Callable[[Callable[..., Any]], Callable[..., Any
         if spec.preprocessing not in PREPROCESSING_MODES:
             raise ValueError(f"{spec.name}: unknown preprocessing {spec.preprocessing!r}")
         for key in (spec.name, *spec.aliases):
-            if key in _REGISTRY or key in _ALIASES or _squash(key) in _SQUASHED:
+            if key in _REGISTRY or key in _ALIASES or squash(key) in _SQUASHED:
                 raise ValueError(f"Architecture name registered twice: {key}")
         _REGISTRY[spec.name] = dataclasses.replace(spec, builder=builder)
         for alias in spec.aliases:
             _ALIASES[alias] = spec.name
         for key in (spec.name, *spec.aliases):
-            _SQUASHED[_squash(key)] = spec.name
+            _SQUASHED[squash(key)] = spec.name
         return builder
 
     return decorator
-
-
-def _normalise(name: str) -> str:
-    return name.strip().lower().replace("-", "_")
-
-
-def _squash(name: str) -> str:
-    """A name without case and separators: `ResNet-50` and `resnet_50` match `resnet50`."""
-    return _normalise(name).replace("_", "")
 
 
 def _load_architectures() -> None:
@@ -213,17 +203,7 @@ def get_spec(name: str) -> ArchSpec:
             closest names.
     """
     _load_architectures()
-    key = _normalise(str(name))
-    key = _ALIASES.get(key, key)
-    if key in _REGISTRY:
-        return _REGISTRY[key]
-    if _squash(key) in _SQUASHED:
-        return _REGISTRY[_SQUASHED[_squash(key)]]
-    matches = closest(key, sorted([*_REGISTRY, *_ALIASES]), n=6)
-    hint = hint_for(list(dict.fromkeys(_ALIASES.get(match, match) for match in matches))[:3])
-    raise UnknownNameError(
-        f"Unknown architecture {name!r}.{hint} Run `zoo list` to see all {len(_REGISTRY)}."
-    )
+    return _REGISTRY[canonical_name(name, _REGISTRY, _ALIASES)]
 
 
 def list_models(pattern: str | None = None) -> list[str]:
@@ -237,11 +217,4 @@ def list_models(pattern: str | None = None) -> list[str]:
         Sorted registry names.
     """
     _load_architectures()
-    if not pattern:
-        return sorted(_REGISTRY)
-    pattern = _normalise(pattern)
-    return sorted(
-        spec.name
-        for spec in _REGISTRY.values()
-        if any(fnmatch.fnmatch(key, pattern) for key in (spec.name, *spec.aliases))
-    )
+    return matching(pattern, {name: spec.aliases for name, spec in _REGISTRY.items()})

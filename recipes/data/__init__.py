@@ -152,13 +152,7 @@ def find_data(
     if data.data_dir is not None and data.dataset is not None:
         raise UsageError("Give either --data DIR or --dataset NAME, not both.")
     found = _load_source(data, size, channels, batch_size, seed, classes, shuffle, download)
-    if classes is not None and classes != len(found.class_names):
-        names = found.class_names
-        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
-        raise UsageError(
-            f"--classes {classes} does not match the data, which has {len(names)} classes "
-            f"({shown}); pass --classes {len(names)}."
-        )
+    check_class_count(classes, found.class_names)
     found.input_size, found.channels = size, channels
     return found
 
@@ -205,3 +199,21 @@ def _load_source(
     from recipes.data.sources.builtin import load_builtin
 
     return load_builtin(data, input_size=input_size, channels=channels, seed=seed, classes=classes)
+
+
+def check_class_count(classes: int | None, names: list[str]) -> None:
+    """Refuses `--classes` that differs from the data's class count.
+
+    Args:
+        classes: `--classes`, or `None` when not given.
+        names: The data's class names.
+
+    Raises:
+        UsageError: The counts differ.
+    """
+    if classes is not None and classes != len(names):
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        raise UsageError(
+            f"--classes {classes} does not match the data, which has {len(names)} classes "
+            f"({shown}); pass --classes {len(names)}."
+        )

@@ -83,18 +83,11 @@ def load_trained(path: str | Path, float32: bool = False) -> TrainedModel:
             names or input settings do not fit the model.
     """
     path = Path(path)
-    if not path.exists():
-        raise UsageError(f"{path} does not exist; pass a run directory or a .keras model file.")
+    check_model_path(path)
     if path.is_dir():
         run = RunLayout(path)
         model_file = run.file(RunLayout.MODEL)
-        if not model_file.is_file():
-            raise UsageError(_not_a_run_message(path))
     else:
-        if path.suffix.lower() not in MODEL_SUFFIXES:
-            raise UsageError(
-                f"{path} is not a Keras model file (expected a .keras file or a run directory)."
-            )
         run = RunLayout(path.parent)
         model_file = path
     is_run = run.file(RunLayout.CONFIG).is_file()
@@ -240,3 +233,24 @@ def _default_name(path: Path, model_file: Path) -> str:
         stem = model_file.resolve().parent.name
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._-")
     return name or "model"
+
+
+def check_model_path(path: str | Path) -> None:
+    """Refuses what is not a finished run directory or a `.keras` file, from the path alone.
+
+    Cheap (no TensorFlow, the model is not read), so commands check it first.
+
+    Raises:
+        UsageError: Nothing is there, a directory without a finished run's
+            model, or a file that is not a `.keras` model.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"{path} does not exist; pass a run directory or a .keras model file.")
+    if path.is_dir():
+        if not RunLayout(path).file(RunLayout.MODEL).is_file():
+            raise UsageError(_not_a_run_message(path))
+    elif path.suffix.lower() not in MODEL_SUFFIXES:
+        raise UsageError(
+            f"{path} is not a Keras model file (expected a .keras file or a run directory)."
+        )

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from recipes.run.images import collect_images, image_decoder, read_image
-from recipes.run.trained import TrainedModel, load_trained
+from recipes.run.trained import TrainedModel, check_model_path, load_trained
 from zoo.errors import UsageError
 
 
@@ -31,6 +31,29 @@ def batch_predictor(trained: TrainedModel) -> Any:
         return tf.cast(model(images, training=False), tf.float32)
 
     return predict
+
+
+def check_inputs(path: str | Path, inputs: list[str]) -> None:
+    """What `predict` refuses before it loads anything: a missing model, inputs naming no file.
+
+    Raises:
+        UsageError: The model path does not exist, or no input names a file.
+    """
+    check_model_path(path)
+    if not inputs:
+        raise UsageError("Give at least one image file, folder or glob pattern to predict.")
+    files, bad = collect_images(inputs)
+    if not files:
+        raise no_readable_image(bad)
+
+
+def no_readable_image(bad: list[dict[str, str]]) -> UsageError:
+    """The error for inputs of which not one is a readable image."""
+    first = f" ({bad[0]['path']}: {bad[0]['reason']})" if bad else ""
+    return UsageError(
+        f"None of the inputs is a readable image{first}; give JPEG, PNG, GIF or BMP "
+        "files, folders or glob patterns."
+    )
 
 
 def predict(
@@ -94,11 +117,7 @@ def predict(
                 }
             )
     if not predictions:
-        first = f" ({bad[0]['path']}: {bad[0]['reason']})" if bad else ""
-        raise UsageError(
-            f"None of the inputs is a readable image{first}; give JPEG, PNG, GIF or BMP "
-            "files, folders or glob patterns."
-        )
+        raise no_readable_image(bad)
     return {
         "model": str(trained.source),
         "top_k": top_k,

@@ -115,6 +115,16 @@ def resolve_precision(requested: str) -> str:
     return "bf16" if cpu_supports_bf16() else "fp32"
 
 
+def precision_reason(precision: str) -> str:
+    """Why `--precision auto` picks `precision` on this machine (for `--dry-run`)."""
+    gpus = _gpu_capabilities()
+    if gpus:
+        return f"{precision}: the oldest GPU here has compute capability {min(gpus)}"
+    if precision == "bf16":
+        return "bf16: this CPU has native bfloat16 (AVX512-BF16 or AMX)"
+    return "fp32: no GPU, and this CPU has no native bfloat16 (AVX512-BF16 or AMX)"
+
+
 def set_precision(precision: str) -> None:
     """Sets Keras' global dtype policy; layers built afterwards follow it."""
     keras.mixed_precision.set_global_policy(_POLICIES[precision])

@@ -89,7 +89,8 @@ def test_not_a_run_directory(tmp_path, command):
 @pytest.mark.parametrize("command", ["predict", "export"])
 def test_bad_model_file(tmp_path, command):
     (tmp_path / "model.keras").write_text("this is not a zip archive")
-    extra = {"predict": [tmp_path / "x.png"], "export": []}
+    image_folder(tmp_path / "images", CLASSES)  # readable images: the model is what is wrong
+    extra = {"predict": [tmp_path / "images"], "export": []}
     result = invoke(command, tmp_path / "model.keras", *extra[command])
     assert_one_line_error(result, 2, "could not be loaded as a Keras model in safe mode")
 

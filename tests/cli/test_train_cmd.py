@@ -180,6 +180,11 @@ def test_dry_run_prints_each_value_with_its_origin_and_trains_nothing(tmp_path):
     )
     settings = json.loads(result.stdout)["settings"]
     assert settings["lr"] == {"value": 0.001, "origin": "preset finetune"}
+    assert settings["image_size"]["resolved"] == 224  # resnet18's own, not null
+    assert settings["precision"]["resolved"].split(":")[0] in ("bf16", "fp32")
+    assert "method" in settings and "arch" not in settings  # only what finetune offers
+    result = CliRunner().invoke(cli, ["train", "--arch", "lenet5", "--dry-run", "--json"])
+    assert "head_epochs" not in json.loads(result.stdout)["settings"]
 
 
 def test_shape_classes_pick_a_task_of_the_built_in_set(tmp_path):
@@ -212,7 +217,10 @@ def test_keep_checkpoints_is_a_run_setting_and_finetune_reads_its_classes_from_t
     assert result.exit_code == 0, result.output
     assert "  keep_checkpoints: none  # flag" in result.stdout.splitlines()
     assert "--keep-checkpoints [best|last|all|none]" in run("finetune", "--help").stdout
-    result = run("finetune", "--base", "resnet18", "--data", str(tmp_path), "--dry-run", "--json")
+    from recipes.data.shapes import write_folder
+
+    photos = write_folder(tmp_path / "photos", num_classes=2, count_per_class=2, image_size=16)
+    result = run("finetune", "--base", "resnet18", "--data", str(photos), "--dry-run", "--json")
     assert result.exit_code == 0, result.output  # no --classes: the data has them
     settings = json.loads(result.stdout)["settings"]
     assert settings["classes"]["value"] is None

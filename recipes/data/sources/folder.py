@@ -154,6 +154,24 @@ def _empty_after_decoding(
     return dropped
 
 
+def folder_classes(data: DataSettings) -> list[str]:
+    """The classes of an image folder, from its listing alone (no image is opened).
+
+    Args:
+        data: The data settings (`data_dir` is the folder).
+
+    Returns:
+        The class names a run on the folder gets (empty classes dropped with
+        `drop_empty_classes`).
+
+    Raises:
+        UsageError: As `load_folder` for the folder's layout and classes.
+    """
+    listing = list_folder(data.data_dir)
+    dropped = _check_classes(listing, data.drop_empty_classes)
+    return sorted({name for classes in listing.splits.values() for name in classes} - dropped)
+
+
 def _check_classes(listing: Listing, drop_empty: bool) -> set[str]:
     """Refuses (or, with `drop_empty`, returns) classes missing or empty in some split."""
     splits = listing.splits
