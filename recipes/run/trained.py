@@ -135,6 +135,7 @@ def _load_model(model_file: Path) -> Any:
 
     import zoo  # noqa: F401  (registers the zoo's layers with Keras)
 
+    check_keras_archive(model_file)
     try:
         return keras.saving.load_model(model_file, safe_mode=True, compile=False)
     except Exception as error:  # noqa: BLE001  (Keras raises many types for a bad file)
@@ -142,6 +143,53 @@ def _load_model(model_file: Path) -> Any:
             f"{model_file} could not be loaded as a Keras model in safe mode "
             f"({first_line(error)}); check that it is a .keras file saved by Keras 3 "
             "and holds no Lambda layers or unregistered custom objects."
+        ) from None
+
+
+MAX_MODEL_BYTES = 16 * 2**30
+"""The largest model file read, and the most its archive may unpack to (16 GiB)."""
+MAX_CONFIG_BYTES = 64 * 2**20
+"""The largest `config.json` or `metadata.json` inside a `.keras` file (64 MiB)."""
+
+
+def check_keras_archive(model_file: Path) -> None:
+    """Refuses a `.keras` file that is not a regular file of a sane size, or unpacks to too much.
+
+    Keras reads `config.json` whole into memory: a 3 MB archive whose config
+    inflates to gigabytes would take the process down. The sizes the archive
+    declares are checked, and the config is read with a bound (a declared
+    size can lie).
+
+    Raises:
+        UsageError: See above.
+    """
+    import zipfile
+
+    if not model_file.is_file():
+        raise UsageError(f"{model_file} is not a regular file; pass a .keras model file.")
+    if model_file.stat().st_size > MAX_MODEL_BYTES:
+        raise UsageError(f"{model_file} is larger than {MAX_MODEL_BYTES // 2**30} GiB.")
+    if model_file.suffix.lower() != ".keras":  # a legacy HDF5 file: no archive to unpack
+        return
+    try:
+        with zipfile.ZipFile(model_file) as archive:
+            members = archive.infolist()
+            if sum(member.file_size for member in members) > MAX_MODEL_BYTES:
+                raise UsageError(
+                    f"{model_file} unpacks to more than {MAX_MODEL_BYTES // 2**30} GiB."
+                )
+            for member in members:
+                if member.filename in ("config.json", "metadata.json"):
+                    with archive.open(member) as stream:
+                        if len(stream.read(MAX_CONFIG_BYTES + 1)) > MAX_CONFIG_BYTES:
+                            raise UsageError(
+                                f"{model_file}'s {member.filename} unpacks to more than "
+                                f"{MAX_CONFIG_BYTES // 2**20} MiB; it is not a model file."
+                            )
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
+        raise UsageError(
+            f"{model_file} could not be loaded as a Keras model in safe mode ({error}); check "
+            "that it is a .keras file saved by Keras 3."
         ) from None
 
 
@@ -254,3 +302,5 @@ def check_model_path(path: str | Path) -> None:
         raise UsageError(
             f"{path} is not a Keras model file (expected a .keras file or a run directory)."
         )
+    elif not path.is_file():  # a device, a FIFO, or a link to one: never read it
+        raise UsageError(f"{path} is not a regular file; pass a .keras model file.")

@@ -113,3 +113,25 @@ def test_class_names_of_another_model(run):
     (run / "class_names.json").write_text(json.dumps(["a", "b"]))
     with pytest.raises(UsageError, match="lists 2 classes but the model outputs 3"):
         load_trained(run)
+
+
+def test_files_that_are_not_what_their_names_say_are_refused_before_reading(tmp_path):
+    import os
+    import zipfile
+
+    from recipes.run.trained import MAX_CONFIG_BYTES
+
+    zero = tmp_path / "zero.keras"
+    os.symlink("/dev/zero", zero)
+    with pytest.raises(UsageError, match="not a regular file"):
+        load_trained(zero)
+    fifo = tmp_path / "fifo.keras"
+    os.mkfifo(fifo)
+    with pytest.raises(UsageError, match="not a regular file"):
+        load_trained(fifo)
+    bomb = tmp_path / "bomb.keras"  # a config that inflates far beyond any model's
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", b" " * (MAX_CONFIG_BYTES + 1))
+    assert bomb.stat().st_size < 1_000_000
+    with pytest.raises(UsageError, match="unpacks to more than"):
+        load_trained(bomb)
