@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -26,6 +27,9 @@ def stdout_to_stderr(active: bool = True) -> Iterator[None]:
     """Sends anything printed to stdout (Keras progress bars, logs) to stderr.
 
     Used around a recipe call in `--json` mode, so stdout holds only the JSON.
+    Both Python's `sys.stdout` and the process's file descriptor 1 are
+    redirected: child processes (a search's trials) and C libraries write to
+    the descriptor, not to `sys.stdout`.
 
     Args:
         active: Whether to redirect; `False` makes this a no-op.
@@ -33,8 +37,22 @@ def stdout_to_stderr(active: bool = True) -> Iterator[None]:
     if not active:
         yield
         return
-    with contextlib.redirect_stdout(sys.stderr):
-        yield
+    sys.stdout.flush()
+    try:
+        target = sys.stderr.fileno()
+        saved: int | None = os.dup(1)
+    except (OSError, ValueError):  # no real descriptors (a test runner): Python's stdout alone
+        saved = None
+    if saved is not None:
+        os.dup2(target, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def json_option(function: Any) -> Any:
