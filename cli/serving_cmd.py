@@ -74,6 +74,8 @@ def evaluate_command(
             batch_size=batch_size or SETTINGS["batch_size"].default,
             output_dir=output_dir,
         )
+    if report["note"]:
+        info(f"note: {report['note']}")
     if as_json:
         echo_json(report)
         return

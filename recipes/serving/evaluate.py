@@ -118,6 +118,10 @@ def evaluate(
     data, attribute, source = _load_split(trained, given, split, load_size, batch_size)
     permutation = _match_classes(list(data.class_names), trained.class_names, source)
     pipeline = getattr(data, attribute, None)
+    note = ""
+    if pipeline is None and split == "test" and data.val is not None:
+        split, pipeline = "val", data.val
+        note = f"{source} has no test split: measured on its validation split instead"
     if pipeline is None:
         other = "val" if split == "test" else "test"
         raise UsageError(
@@ -149,6 +153,7 @@ def evaluate(
         "loss_kind": "cross-entropy",
         "label_smoothing": _label_smoothing(trained),
         "bad": list(data.bad),
+        "note": note,
     }
     report["files"] = write_report(report, trained, split, tta, output_dir, worst)
     report["seconds"] = round(time.perf_counter() - started, 2)

@@ -177,11 +177,12 @@ def folder_run(tmp_path_factory):
     return {"run": train_run(root / "run", data_dir=str(folder), val_split=0.4), "data": folder}
 
 
-def test_the_runs_own_flat_folder_has_no_test_split(folder_run):
-    with pytest.raises(UsageError, match="no test split.*--split val"):
-        evaluate(folder_run["run"])
+def test_the_runs_own_flat_folder_has_no_test_split_so_validation_is_measured(folder_run):
+    fallback = evaluate(folder_run["run"])  # --split test, the default
+    assert fallback["split"] == "val" and "no test split" in fallback["note"]
     report = evaluate(folder_run["run"], split="val")
     assert report["split"] == "val" and report["images"] == 6  # 2 of 5 per class
+    assert report["note"] == "" and fallback["accuracy"] == report["accuracy"]
     again = evaluate(folder_run["run"], data_dir=str(folder_run["data"]), split="val")
     assert again["images"] == 6
     assert again["confusion_matrix"] == report["confusion_matrix"]
