@@ -40,9 +40,11 @@ class OverfitResult:
         images: Training images used.
         steps: Optimizer steps taken.
         epochs: Passes over the images.
-        initial_loss: The loss of the first epoch.
-        final_loss: The loss of the last epoch.
-        accuracy: Training accuracy on the images at the end (inference mode).
+        initial_loss: The loss of the first epoch (training mode).
+        final_loss: The loss of the last epoch (training mode).
+        train_accuracy: The accuracy of the last epoch (training mode, as `final_loss`).
+        eval_loss: The loss on the images at the end, in inference mode.
+        accuracy: The accuracy on the images at the end, in inference mode (as `eval_loss`).
         passed: Whether the loss reached `PASS_LOSS`.
         seconds: Wall time of the training.
         settings: The settings changed to switch regularisation off.
@@ -53,6 +55,8 @@ class OverfitResult:
     epochs: int
     initial_loss: float
     final_loss: float
+    train_accuracy: float
+    eval_loss: float
     accuracy: float
     passed: bool
     seconds: float
@@ -65,8 +69,10 @@ class OverfitResult:
     def verdict(self) -> str:
         """The pass/fail line."""
         numbers = (
-            f"{self.images} images, loss {self.initial_loss:.3f} -> {self.final_loss:.4f} in "
-            f"{self.steps} steps ({self.epochs} epochs), training accuracy {self.accuracy:.1%}"
+            f"{self.images} images, {self.steps} steps ({self.epochs} epochs): while training, "
+            f"loss {self.initial_loss:.3f} -> {self.final_loss:.4f} and accuracy "
+            f"{self.train_accuracy:.1%}; in inference mode afterwards, loss {self.eval_loss:.4f} "
+            f"and accuracy {self.accuracy:.1%}"
         )
         if self.passed:
             return f"PASS: {numbers}; the model can learn this data."
@@ -138,6 +144,8 @@ def overfit_check(config: RunConfig, images: int) -> OverfitResult:
         epochs=len(losses),
         initial_loss=round(float(losses[0]), 4),
         final_loss=round(float(losses[-1]), 5),
+        train_accuracy=round(float(history.history["accuracy"][-1]), 4),
+        eval_loss=round(float(scores["loss"]), 5),
         accuracy=round(float(scores["accuracy"]), 4),
         passed=bool(losses[-1] <= PASS_LOSS),
         seconds=round(seconds, 2),

@@ -28,8 +28,12 @@ def test_a_few_images_are_learned_by_heart_and_nothing_is_written(tmp_path):
     result = overfit_check(config(tmp_path), 8)
     assert result.passed, result.verdict()
     assert result.final_loss <= PASS_LOSS < result.initial_loss
-    assert result.accuracy == 1.0
-    assert result.verdict().startswith("PASS: 8 images")
+    assert result.accuracy == 1.0 and result.train_accuracy == 1.0
+    # Each loss beside the accuracy measured the same way (training mode, inference mode).
+    verdict = result.verdict()
+    assert verdict.startswith("PASS: 8 images")
+    assert f"accuracy {result.train_accuracy:.1%}; in inference mode" in verdict
+    assert f"loss {result.eval_loss:.4f} and accuracy {result.accuracy:.1%}" in verdict
     assert result.settings["label_smoothing"] == 0.0 and result.settings["weight_decay"] == 0.0
     assert not (tmp_path / "run").exists()
 
