@@ -20,6 +20,25 @@ def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
     return float(np.asarray(keras.ops.convert_to_numpy(rate)))
 
 
+class EpochRateTensorBoard(keras.callbacks.TensorBoard):
+    """Keras' TensorBoard callback, logging the rate each epoch trained at, as `history.csv` does.
+
+    Keras logs the optimizer's rate at the end of an epoch, which under a
+    schedule is the next epoch's first rate: the two records of one run
+    disagreed by an epoch. `_collect_learning_rate` is the hook Keras' own
+    callback fills the logged rate in.
+    """
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        super().on_epoch_begin(epoch, logs)
+        self._epoch_rate = current_learning_rate(self.model.optimizer)
+
+    def _collect_learning_rate(self, logs: dict[str, Any] | None) -> dict[str, Any]:
+        logs = dict(logs or {})
+        logs["learning_rate"] = self._epoch_rate
+        return logs
+
+
 class _Resumable:
     """A callback whose counters `state.json` carries across a resume.
 

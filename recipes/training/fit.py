@@ -24,6 +24,7 @@ from recipes.run.curves import write_curves
 from recipes.run.layout import RunLayout
 from recipes.training.callbacks import (
     EpochLine,
+    EpochRateTensorBoard,
     LinearWarmup,
     PaddedLossCorrection,
     PhaseProgbar,
@@ -259,7 +260,7 @@ def fit_phase(
         nan_guard,
         *([warmup] if warmup else []),
         *resumable.values(),
-        keras.callbacks.TensorBoard(log_dir=str(run.file(RunLayout.LOGS)), write_graph=False),
+        EpochRateTensorBoard(log_dir=str(run.file(RunLayout.LOGS)), write_graph=False),
         PhaseProgbar(phase, total) if interactive else EpochLine(total, phase),
         *callbacks,
         # Last: the checkpoint and state.json see what the others did this epoch.

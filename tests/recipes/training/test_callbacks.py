@@ -4,7 +4,14 @@ import keras
 import numpy as np
 import pytest
 
-from recipes.training.callbacks import EpochLine, LinearWarmup, PhaseProgbar, ResumablePlateau
+from recipes.training.callbacks import (
+    EpochLine,
+    EpochRateTensorBoard,
+    LinearWarmup,
+    PhaseProgbar,
+    ResumablePlateau,
+    current_learning_rate,
+)
 
 
 def _fit(callbacks, epochs=1, lr=0.1, batches=4):
@@ -71,3 +78,29 @@ def test_the_progress_bar_names_the_phase_of_each_epoch(capsys):
     epochs = [line for line in out.splitlines() if line.startswith("Epoch ")]
     assert epochs == ["Epoch 1/3 (head)", "Epoch 2/3 (head)", "Epoch 3/3 (finetune)"]
     assert "2/2" in out and "loss: " in out  # the bar itself, steps and scores
+
+
+def test_tensorboard_logs_the_rate_each_epoch_trained_at(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=4, decay_rate=0.5)
+    model.compile(keras.optimizers.SGD(schedule), "mse")
+    started = []
+
+    class EpochStart(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            started.append(current_learning_rate(self.model.optimizer))
+
+    x, y = np.ones((16, 2), "float32"), np.ones((16, 1), "float32")
+    board = EpochRateTensorBoard(log_dir=str(tmp_path), write_graph=False)
+    model.fit(x, y, batch_size=4, epochs=3, verbose=0, callbacks=[EpochStart(), board])
+    events = EventAccumulator(str(tmp_path / "train"), size_guidance={"tensors": 0}).Reload()
+    logged = [
+        float(keras.ops.convert_to_numpy(tensor.tensor_proto.float_val[0]))
+        if tensor.tensor_proto.float_val
+        else float(np.frombuffer(tensor.tensor_proto.tensor_content, "float32")[0])
+        for tensor in events.Tensors("epoch_learning_rate")
+    ]
+    assert started == pytest.approx([0.1, 0.05, 0.025])  # 4 steps an epoch, halved every 4
+    assert logged == pytest.approx(started)
