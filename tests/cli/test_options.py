@@ -18,8 +18,10 @@ def run(*options):
 
 
 def test_arch_option_values_are_yaml():
-    result = run("--arch-option", "lrn=true", "--json")
+    result = run("--arch-option", "lrn=true", "--arch-option", "width=0.5", "--json")
     assert result.exit_code == 0, result.output
+    options = json.loads(result.stdout)["settings"]["arch_options"]["value"]
+    assert options == {"lrn": True, "width": 0.5}  # a bool and a float, not the strings
 
 
 def test_arch_option_alias_bomb_is_refused_before_it_expands():

@@ -47,6 +47,7 @@ def test_grad_cam_on_a_fine_tuned_model_agrees_with_a_reference(finetuned_run, p
         pooled = model.get_layer("head_pool")(rest_of_base(feature_map))
         return model.get_layer("head_logits")(pooled)
 
+    assert len(result["images"]) == 3  # the loop below checks every one of them
     for row, entry in zip(result["images"], result["methods"]["gradcam"]["files"], strict=True):
         image = np.asarray(Image.open(row["path"]).convert("RGB"), dtype="float32")
         target = SHAPES_CLASSES.index(row["target"])
@@ -68,6 +69,7 @@ def test_grad_cam_on_a_flat_run_agrees_with_a_reference(shapes_run, photos, tmp_
     model = load_trained(shapes_run, float32=True).model
     features_of = keras.Model(model.inputs, model.get_layer(MIDDLE_LAYER).output)
     rest = keras.Model(model.get_layer(MIDDLE_LAYER).output, model.get_layer("probabilities").input)
+    assert len(result["images"]) == len(_files(photos))  # the loop below checks every one
     for row, entry in zip(result["images"], result["methods"]["gradcam"]["files"], strict=True):
         image = np.asarray(Image.open(row["path"]).convert("RGB"), dtype="float32")
         reference = reference_grad_cam(
