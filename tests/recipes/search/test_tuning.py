@@ -12,6 +12,7 @@ from recipes.search import tuning
 from recipes.search.results import report
 from recipes.search.study import StudyLayout
 from recipes.search.tuning import SearchRequest
+from tests.trained_runs import OTHER_SHAPES
 from zoo.errors import UsageError
 
 SETTINGS = {
@@ -166,7 +167,13 @@ def test_hyperband_continues_trials_and_fine_tuning_is_one_unit(shapes_run, tmp_
         "lr: {min: 1.0e-3, max: 1.0e-2, log: true}\nhead_epochs: 1\nunfreeze: '1'\n"
         "batch_size: 16\naugment: none\n"
     )
-    settings = {"base": str(shapes_run), "classes": 3, "shapes_per_class": 12, "precision": "fp32"}
+    settings = {
+        "base": str(shapes_run),
+        "method": "full",  # the head trained for epochs, then phase 2: one trial
+        "shape_classes": ",".join(OTHER_SHAPES),  # classes the base has not learnt
+        "shapes_per_class": 12,
+        "precision": "fp32",
+    }
     result = search(
         SearchRequest(
             settings=settings, tuner="hyperband", max_trials=4, epochs=2,
