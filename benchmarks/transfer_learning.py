@@ -140,10 +140,15 @@ def main() -> None:
                 ["--arch", "resnet20", "--epochs", "3"],
                 scratch / "shapes",
             )
+    print_table(rows)
+
+
+def print_table(rows: list[tuple]) -> None:
+    """The markdown table of `(task, method, test accuracy, seconds)` rows."""
     print("| task | method | test accuracy | wall time (s) |")
     print("|---|---|---|---|")
     for task, method, accuracy, seconds in rows:
-        print(f"| {task} | {method} | {accuracy:.1%} | {seconds:.0f} |")
+        print(f"| {task} | {method} | {accuracy:.1%} | {seconds:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -250,12 +250,12 @@ class FinetuneSettings:
     )
     unfreeze: str = setting(
         "2",
-        "Phase 2: top blocks of the base to unfreeze (2), Nlayers, all or none.",
+        "Phase 2: top blocks of the base to unfreeze (N), Nlayers, all or none.",
         commands=(FINETUNE,),
     )
     finetune_lr: float | None = setting(
         None,
-        "Phase 2 learning rate (default: lr / 100).",
+        "Phase 2 learning rate (default: lr / 10 with lp-ft, lr / 100 with full).",
         low=0,
         low_open=True,
         commands=(FINETUNE,),

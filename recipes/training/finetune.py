@@ -44,14 +44,13 @@ from recipes.training.fit import (
     steps_per_epoch,
 )
 from recipes.training.lr_range import RangeTest
+from recipes.training.optim import phase_two_rate
 from recipes.training.probe import Probe, fit_probe
 from recipes.training.runner import Phase, Prepared, execute
 from recipes.training.seeding import seed_run
 from zoo.errors import UsageError
 
 HEAD_PHASE, FINETUNE_PHASE = "head", "finetune"
-FINETUNE_RATE_DIVISOR = 100
-"""Phase 2's rate is `lr` divided by this unless `--finetune-lr` is given (the Keras guide's)."""
 MIN_STEPS_PER_EPOCH = 20
 """Phase 2's epochs take at least this many steps (passes over a tiny training split)."""
 EARLY_STOPPING_IMAGES_PER_CLASS = 10
@@ -340,8 +339,7 @@ def _start_phase_two(
 ) -> LinearWarmup | None:
     """Unfreezes the top of the base and recompiles at the fine-tuning rate."""
     unfreeze_top(nested_base(model), config.finetune.unfreeze, base.block_pattern)
-    finetune_lr = config.finetune.finetune_lr or config.optim.lr / FINETUNE_RATE_DIVISOR
-    return compile_model(model, config, setup, finetune_lr, steps, epochs, classes)
+    return compile_model(model, config, setup, phase_two_rate(config), steps, epochs, classes)
 
 
 def _head_dropout(config: RunConfig) -> float:

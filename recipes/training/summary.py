@@ -15,6 +15,7 @@ from typing import Any
 
 import zoo
 from recipes.data.augment import preset_name
+from recipes.training.optim import phase_two_rate
 from zoo.errors import ZooError
 
 
@@ -95,11 +96,13 @@ def _phases(prepared: Any) -> str:
 
 def _rates(prepared: Any) -> str:
     """The learning rate of each phase that trains."""
-    optim, finetune = prepared.config.optim, prepared.config.finetune
+    optim = prepared.config.optim
     names = [phase.name for phase in prepared.phases]
+    if not names:
+        return "unused (the probe alone trains nothing)"
     if "finetune" not in names:
         return f"{optim.lr:.3g}"
-    tuned = finetune.finetune_lr or optim.lr / 100
+    tuned = phase_two_rate(prepared.config)
     return f"{optim.lr:.3g} (head), {tuned:.3g} (fine-tune)" if "head" in names else f"{tuned:.3g}"
 
 

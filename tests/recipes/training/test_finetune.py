@@ -200,7 +200,7 @@ def test_lp_ft_starts_from_a_fitted_head_and_never_ends_below_its_probe(tmp_path
     )
     metrics = result.metrics
     assert [row["phase"] for row in result.history] == ["finetune", "finetune"]
-    assert result.history[0]["lr"] == pytest.approx(0.003 / 100)
+    assert result.history[0]["lr"] == pytest.approx(0.003 / 10)  # lp-ft: lr / 10
     for key in ("probe_val_accuracy", "knn_val_accuracy", "probe_strength", "probe_seconds"):
         assert key in metrics, key
     assert metrics["val_accuracy"] >= metrics["probe_val_accuracy"] - 1e-6
@@ -228,9 +228,15 @@ def test_epochs_0_is_the_probe_alone(tmp_path):
 
     photos = write_folder(tmp_path / "photos", num_classes=2, count_per_class=8, image_size=32)
     prepared = prepare_finetune(
-        _config(data_dir=str(photos), base="resnet18", weights="none", epochs=0, classes=2)
+        _config(
+            data_dir=str(photos), base="resnet18", weights="none", epochs=0, classes=2, lr="auto"
+        )
     )
     assert prepared.phases == [] and prepared.epochs == 0
+    from recipes.training.summary import run_summary
+
+    summary = "\n".join(run_summary(prepared))  # --lr auto: no rate to pick, none to print
+    assert "no training after the probe" in summary and "linear probe" in summary
     assert prepared.fitted_head and "probe_val_accuracy" in prepared.facts
     assert prepared.model.get_layer("head_dropout").rate == 0.0
     assert np.abs(prepared.model.get_layer("head_logits").get_weights()[0]).sum() > 0
