@@ -44,6 +44,7 @@ from recipes.training.fit import (
     steps_per_epoch,
 )
 from recipes.training.lr_range import RangeTest
+from recipes.training.multihost import same_on_every_process
 from recipes.training.optim import phase_two_rate
 from recipes.training.probe import Probe, fit_probe
 from recipes.training.runner import Phase, Prepared, execute
@@ -232,8 +233,8 @@ def finetune(
 
 
 def install_probe(model: keras.Model, probe: Probe) -> None:
-    """Puts the probe's weights into the model's new head."""
-    model.get_layer("head_logits").set_weights([probe.kernel, probe.bias])
+    """Puts the probe's weights into the model's new head (process 0's, with several)."""
+    model.get_layer("head_logits").set_weights(same_on_every_process(probe.kernel, probe.bias))
 
 
 def _probe_views(data: DataBundle) -> list:
@@ -302,7 +303,8 @@ def _keep_the_better(
     """After training: the probe's head on the original base wins when it scores higher.
 
     Compared on the validation split by accuracy, then loss; without one the
-    fine-tuned model is kept.
+    fine-tuned model is kept. The probe's validation accuracy is recorded as the
+    model measures it here (its precision), which is what the run was held to.
     """
     original = [np.array(weights) for weights in model.get_weights()]
 
@@ -315,15 +317,17 @@ def _keep_the_better(
         model.set_weights(original)
         install_probe(model, probe)
         probed = model.evaluate(data.val, verbose=0, return_dict=True)
-        if tuned >= (round(float(probed["accuracy"]), 4), -float(probed["loss"])):
+        # The probe as the model computes it (its precision) is what the run is compared with.
+        measured = {"probe_val_accuracy": round(float(probed["accuracy"]), 4)}
+        if tuned >= (measured["probe_val_accuracy"], -float(probed["loss"])):
             model.set_weights(trained)
-            return {"probe_kept": 0.0}
+            return {**measured, "probe_kept": 0.0}
         note(
             f"fine-tuning did not beat the linear probe on the validation split (accuracy "
             f"{tuned[0]:.1%} against {probed['accuracy']:.1%}, loss {-tuned[1]:.3f} against "
             f"{probed['loss']:.3f}): the run keeps the probe's head on the original base"
         )
-        return {"probe_kept": 1.0}
+        return {**measured, "probe_kept": 1.0}
 
     return choose
 

@@ -33,6 +33,9 @@ import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from zoo.errors import UsageError, ZooError
 
@@ -317,3 +320,31 @@ def join_cluster(cluster: Cluster, timeout: float) -> None:
 
 _joined: Cluster | None = None
 """The cluster this process joined: JAX's runtime starts once per process."""
+
+
+def same_on_every_process(*arrays: Any) -> list[Any]:
+    """Process 0's values of host arrays, on every process of a multi-host run.
+
+    Values each process computes alike up to rounding (a probe fitted on the
+    same features) must be equal to the last bit before they become weights:
+    JAX refuses to place differing values as one replicated variable.
+    `jax.experimental.multihost_utils.broadcast_one_to_all` sends process 0's.
+    Without several JAX processes the arrays are returned as they are.
+
+    Args:
+        *arrays: NumPy arrays.
+
+    Returns:
+        The arrays, process 0's on every process.
+    """
+    import keras
+
+    if keras.backend.backend() != "jax":
+        return list(arrays)
+    import jax
+
+    if jax.process_count() == 1:
+        return list(arrays)
+    from jax.experimental import multihost_utils
+
+    return [np.asarray(array) for array in multihost_utils.broadcast_one_to_all(tuple(arrays))]

@@ -81,12 +81,12 @@ def test_debug_shows_the_traceback():
 
 
 def test_unexpected_error_is_its_first_line_with_exit_1(monkeypatch):
-    import zoo
+    import zoo.names
 
     def broken(pattern=None):
         raise RuntimeError("the first line\nand a long dump after it")
 
-    monkeypatch.setattr(zoo, "list_models", broken)
+    monkeypatch.setattr(zoo.names, "matching", broken)
     result = CliRunner().invoke(cli, ["list"])
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [

@@ -10,6 +10,7 @@ class order is the sorted shape names.
 from __future__ import annotations
 
 from recipes.config.schema import DataSettings
+from recipes.config.shape_classes import chosen_classes
 from recipes.data import shapes
 from recipes.data.bundle import SPLIT_NAMES, SourceData
 from recipes.data.pipeline import Split
@@ -45,7 +46,7 @@ def load_builtin(
     """
     import tensorflow as tf
 
-    class_names = shapes.chosen_classes(data.shape_classes or classes or DEFAULT_CLASSES)
+    class_names = chosen_classes(data.shape_classes or classes or DEFAULT_CLASSES)
     sizes = shapes.split_counts(data.shapes_per_class, data.val_split)
     splits: dict[str, Split] = {}
     counts: dict[str, dict[str, int]] = {}

@@ -18,6 +18,7 @@ from typing import Any
 
 import tensorflow_datasets as tfds
 
+from recipes.config import shape_classes
 from recipes.data import shapes
 
 IMAGE_SIDE = 64
@@ -44,13 +45,13 @@ class ZooShapes(tfds.core.GeneratorBasedBuilder):
     RELEASE_NOTES = {"1.0.0": "First release."}
     BUILDER_CONFIGS = [
         ZooShapesConfig(num_classes=count)
-        for count in range(shapes.MIN_CLASSES, shapes.MAX_CLASSES + 1)
+        for count in range(shape_classes.MIN_CLASSES, shape_classes.MAX_CLASSES + 1)
     ]
     DEFAULT_CONFIG_NAME = "classes_10"
     ZOO_NEEDS_NO_DOWNLOAD = True  # `recipes.data.sources.tfds` prepares it offline
 
     def _info(self) -> tfds.core.DatasetInfo:
-        names = shapes.class_names(self.builder_config.num_classes)
+        names = shape_classes.class_names(self.builder_config.num_classes)
         return tfds.core.DatasetInfo(
             builder=self,
             description=__doc__.splitlines()[0],

@@ -5,34 +5,39 @@ import itertools
 import numpy as np
 import pytest
 
+from recipes.config import shape_classes
 from recipes.data import shapes
 from zoo.errors import UsageError
 
 
 def test_class_names_are_the_first_n_shapes_sorted():
-    assert shapes.class_names(3) == sorted(["circle", "square", "triangle"])
-    assert len(set(shapes.class_names(20))) == 20
-    assert shapes.class_names(10) == sorted(shapes.SHAPE_NAMES[:10])
+    assert shape_classes.class_names(3) == sorted(["circle", "square", "triangle"])
+    assert len(set(shape_classes.class_names(20))) == 20
+    assert shape_classes.class_names(10) == sorted(shape_classes.SHAPE_NAMES[:10])
     for bad in (1, 21, 0, "3", True):
         with pytest.raises(UsageError):
-            shapes.class_names(bad)
+            shape_classes.class_names(bad)
 
 
 def test_chosen_classes_by_count_or_name():
-    assert shapes.chosen_classes(3) == shapes.class_names(3)
-    assert shapes.chosen_classes("frame, ellipse,pentagon") == ["ellipse", "frame", "pentagon"]
-    assert shapes.chosen_classes(["star", "ring"]) == ["ring", "star"]
+    assert shape_classes.chosen_classes(3) == shape_classes.class_names(3)
+    assert shape_classes.chosen_classes("frame, ellipse,pentagon") == [
+        "ellipse",
+        "frame",
+        "pentagon",
+    ]
+    assert shape_classes.chosen_classes(["star", "ring"]) == ["ring", "star"]
     with pytest.raises(UsageError, match="Did you mean: pentagon"):
-        shapes.chosen_classes("ellipse,pentgon")
+        shape_classes.chosen_classes("ellipse,pentgon")
     with pytest.raises(UsageError, match="named twice: ring"):
-        shapes.chosen_classes("ring,star,ring")
+        shape_classes.chosen_classes("ring,star,ring")
     with pytest.raises(UsageError, match="2 to 20"):
-        shapes.chosen_classes("ring")
+        shape_classes.chosen_classes("ring")
 
 
 def test_a_class_draws_the_same_images_whichever_others_are_chosen():
     first_five, labels = shapes.generate(5, 2, 16, seed=1)
-    names = shapes.class_names(5)
+    names = shape_classes.class_names(5)
     star_alone, _ = shapes.generate(["star", "ellipse"], 2, 16, seed=1)
     star = names.index("star")
     # "star" sorts after "ellipse": it is the second class of the pair.
@@ -69,16 +74,16 @@ def test_all_twenty_shapes_differ():
     """Drawn with the same random draws, any two classes differ in many pixels."""
     drawn = {
         name: shapes.render(name, (48, 48), np.random.default_rng(3)).astype(np.int32)
-        for name in shapes.SHAPE_NAMES
+        for name in shape_classes.SHAPE_NAMES
     }
-    for first, second in itertools.combinations(shapes.SHAPE_NAMES, 2):
+    for first, second in itertools.combinations(shape_classes.SHAPE_NAMES, 2):
         changed = (np.abs(drawn[first] - drawn[second]).sum(axis=-1) > 60).mean()
         assert changed > 0.03, (first, second, changed)
 
 
 def test_write_folder_layouts(tmp_path):
     flat = shapes.write_folder(tmp_path / "flat", 3, 2, 20, image_format="png")
-    assert sorted(p.name for p in flat.iterdir()) == shapes.class_names(3)
+    assert sorted(p.name for p in flat.iterdir()) == shape_classes.class_names(3)
     assert len(list(flat.rglob("*.png"))) == 6
     split = shapes.write_folder(tmp_path / "split", 2, 1, 20, splits=("train", "val"))
     assert sorted(p.name for p in split.iterdir()) == ["train", "val"]

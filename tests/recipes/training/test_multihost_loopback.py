@@ -183,7 +183,7 @@ def test_bad_set_ups_are_one_line_and_write_nothing(tmp_path, changes, message):
 
 @pytest.mark.slow
 def test_two_processes_fine_tune_from_the_same_fitted_probe(tmp_path):
-    # Each process fits the probe on the whole training split: both start phase 2 alike.
+    # Each process fits the probe on the whole training split; process 0's head goes to both.
     run = tmp_path / "tuned"
     finetune = [
         sys.executable, "-m", "cli.main", "finetune", "--base", "resnet20", "--weights", "none",
