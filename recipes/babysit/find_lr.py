@@ -13,7 +13,7 @@ from typing import Any
 
 from recipes.config import RunConfig
 from recipes.config.schema import AUTO_LR
-from recipes.run.layout import make_unused_dir, refuse_used
+from recipes.run.folders import make_unused_dir, refuse_used
 from recipes.training.auto_lr import RangeSettings, test_compiled, write_range_test
 
 

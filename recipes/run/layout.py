@@ -44,8 +44,7 @@ import yaml
 
 from recipes.config import RunConfig, resolve_config
 from recipes.config.files import parse_yaml
-from recipes.config.schema import AUTO_LR
-from recipes.run.folders import make_unused_dir, refuse_used
+from recipes.run.folders import make_unused_dir
 from recipes.run.locks import DirectoryLock
 from zoo.atomic import atomic_write, atomic_write_text
 from zoo.errors import UsageError, first_line
@@ -108,7 +107,9 @@ class RunLayout:
         """
         if config.run.output:
             path = Path(config.run.output)
-            cls.check_output(config)
+            from recipes.run.output import check_output  # it builds on this class
+
+            check_output(config)
             path.mkdir(parents=True, exist_ok=True)
         else:
             path = make_unused_dir(Path(root), f"{default_name}-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -134,48 +135,18 @@ class RunLayout:
         Raises:
             UsageError: No run there, a finished run, or a changed configuration.
         """
-        cls.check_output(config)
+        from recipes.run.output import check_output  # it builds on this class
+
+        check_output(config)
         run = cls(config.run.output)
         run.lock()
         try:
-            run._check_resumable(config)
+            run.check_resumable(config)
         except UsageError:
             run.unlock()
             raise
         run._record_keep_checkpoints(config.run.keep_checkpoints)
         return run
-
-    @classmethod
-    def check_output(cls, config: RunConfig) -> None:
-        """What `create` and `reopen` refuse, checked without touching anything.
-
-        Cheap (no lock, no TensorFlow), so a command can refuse a bad
-        `--output` or `--resume` before it loads anything; `reopen` checks the
-        configuration again under the run's lock.
-
-        Raises:
-            UsageError: `--resume` without `--output`, with a folder that is no
-                run, a finished run or a changed configuration; an `--output`
-                that holds files, without `--resume`.
-        """
-        if not config.run.resume:
-            if config.run.output:
-                refuse_used(
-                    Path(config.run.output),
-                    "pass --resume to continue the run in it, or choose another --output.",
-                )
-            return
-        if not config.run.output:
-            raise UsageError("--resume needs --output RUN_DIR: the run directory to continue.")
-        run = cls(config.run.output)
-        if not run.file(cls.CONFIG).is_file():
-            raise UsageError(
-                f"{run.path} is not a zoo run directory (no {cls.CONFIG}); check the path."
-            )
-        if config.optim.lr == AUTO_LR:  # compared once the saved rate replaces `auto`
-            run._check_unfinished()
-        else:
-            run._check_resumable(config)
 
     def _record_keep_checkpoints(self, keep: str) -> None:
         """Records a changed `keep_checkpoints` (not fingerprinted) in `config.yaml`."""
@@ -185,7 +156,8 @@ class RunLayout:
             section["keep_checkpoints"] = keep
             atomic_write_text(self.file(self.CONFIG), yaml.safe_dump(saved, sort_keys=False))
 
-    def _check_resumable(self, config: RunConfig) -> None:
+    def check_resumable(self, config: RunConfig) -> None:
+        """Refuses a changed configuration or a finished run (see `reopen`)."""
         saved = self.read_config()
         if saved.get("fingerprint") != config.fingerprint():
             now = config.flat()
@@ -200,9 +172,10 @@ class RunLayout:
                 f"(changed: {', '.join(changed) or 'unknown'}); resume with the same flags, "
                 "or start a new run with another --output."
             )
-        self._check_unfinished()
+        self.check_unfinished()
 
-    def _check_unfinished(self) -> None:
+    def check_unfinished(self) -> None:
+        """Refuses a finished run: there is nothing to resume."""
         if self.finished:
             raise UsageError(
                 f"{self.path} has finished (it has its {self.MODEL}); there is nothing to resume. "

@@ -14,7 +14,7 @@ import os
 from recipes.config import RunConfig
 from recipes.data import check_class_count
 from recipes.data.sources.folder import folder_classes
-from recipes.run.layout import RunLayout
+from recipes.run.output import check_output
 from zoo.errors import UsageError
 from zoo.names import canonical_name
 
@@ -35,7 +35,7 @@ def preflight(config: RunConfig) -> None:
         check_base(str(model.base))
     if config.data.data_dir:
         check_class_count(model.classes, folder_classes(config.data))
-    RunLayout.check_output(config)
+    check_output(config)
 
 
 def check_base(base: str) -> None:
