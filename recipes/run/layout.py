@@ -26,9 +26,7 @@ run never leaves a half-written file; `run.lock` is an OS lock that dies with
 its process, so `kill -9` leaves nothing to clean up. Once a run finishes it
 keeps the checkpoints `--keep-checkpoints` asks for (`KEPT`); until then it
 keeps `last.keras`, which `--resume` continues from. Models are saved with
-Keras' own BatchNormalization (see `zoo.batchnorm`) and float32 layers
-whatever the training precision, so `model.keras` loads with plain Keras and
-predicts in float32.
+Keras' own layers, float32 whatever the training precision (`zoo.fast_layers`).
 """
 
 from __future__ import annotations
