@@ -30,6 +30,14 @@ def photos(tmp_path_factory):
     )
 
 
+def _assert_same_map(ours, reference):
+    """Grad-CAM agrees with the reference; after its ReLU a map may be all zeros, in both."""
+    if reference.std() > 0:
+        assert correlation(ours, reference) > 0.99
+    else:
+        np.testing.assert_allclose(ours, reference, atol=1e-6)
+
+
 def _files(photos):
     return sorted(str(path) for path in photos.rglob("*.png"))
 
@@ -52,8 +60,8 @@ def test_grad_cam_on_a_fine_tuned_model_agrees_with_a_reference(finetuned_run, p
         image = np.asarray(Image.open(row["path"]).convert("RGB"), dtype="float32")
         target = SHAPES_CLASSES.index(row["target"])
         ours = np.load(entry["npy"])
-        assert ours.shape == (32, 32) and ours.std() > 0
-        assert correlation(ours, reference_grad_cam(features_of, logits_of, image, target)) > 0.99
+        assert ours.shape == (32, 32)
+        _assert_same_map(ours, reference_grad_cam(features_of, logits_of, image, target))
         assert Image.open(entry["png"]).size == PICTURE_SIZE
 
 
@@ -75,11 +83,7 @@ def test_grad_cam_on_a_flat_run_agrees_with_a_reference(shapes_run, photos, tmp_
         reference = reference_grad_cam(
             features_of, rest, image, SHAPES_CLASSES.index(row["target"])
         )
-        ours = np.load(entry["npy"])
-        if reference.std() > 0:
-            assert correlation(ours, reference) > 0.99
-        else:
-            np.testing.assert_allclose(ours, reference, atol=1e-6)
+        _assert_same_map(np.load(entry["npy"]), reference)
 
 
 def test_every_method_writes_a_picture_and_a_map_of_the_input_size(shapes_run, photos, tmp_path):
