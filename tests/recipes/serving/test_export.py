@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import recipes.serving.export as export
+import recipes.serving.export.exporter as exporter
 from recipes.run.trained import float32_copy
 from recipes.serving.export import export_model, list_versions
 from recipes.serving.export import versions as export_versions
@@ -182,7 +182,7 @@ def test_concurrent_exports_without_version_both_succeed(exported, tmp_path, mon
     # Both exports list the versions before either claims one, so both try version 1.
     listed = threading.Barrier(2, timeout=120)
     waited = threading.local()
-    list_versions_now = export.list_versions
+    list_versions_now = export_versions.list_versions
 
     def list_versions_in_step(model_root):
         versions = list_versions_now(model_root)
@@ -220,14 +220,14 @@ def test_concurrent_exports_without_version_both_succeed(exported, tmp_path, mon
 
 def test_explicit_version_taken_during_the_export_is_refused(exported, tmp_path, monkeypatch):
     out = tmp_path / "models"
-    write_saved_model = export.write_saved_model
+    write_saved_model = exporter.write_saved_model
 
     def a_concurrent_export_takes_version_1(trained, directory, *settings):
         write_saved_model(trained, directory, *settings)
         (out / "pets" / "1").mkdir()
         (out / "pets" / "1" / "saved_model.pb").write_bytes(b"other")
 
-    monkeypatch.setattr(export, "write_saved_model", a_concurrent_export_takes_version_1)
+    monkeypatch.setattr(exporter, "write_saved_model", a_concurrent_export_takes_version_1)
     run = exported["root"] / "runs" / "shapes"
     with pytest.raises(UsageError, match="already exists; pass --overwrite"):
         export_model(run, output=out, name="pets", version=1, samples=1)
@@ -239,7 +239,7 @@ def test_failed_check_leaves_nothing(exported, tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         return {"samples": 1, "max_abs_diff": 0.5}
 
-    monkeypatch.setattr(export, "check_saved_model", broken)
+    monkeypatch.setattr(exporter, "check_saved_model", broken)
     with pytest.raises(ZooError, match="differs from the Keras model"):
         export_model(exported["root"] / "runs" / "shapes", output=tmp_path, name="broken")
     assert not (tmp_path / "broken").exists()
