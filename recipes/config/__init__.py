@@ -1,6 +1,7 @@
 """The run schema and everything that resolves a run's configuration.
 
-- `schema`: every setting, declared once, in sections (the one place a setting is declared).
+- `schema`: every setting, declared once, in sections (the one place a setting is declared),
+  and the section classes (`schema.DataSettings`, ...).
 - `setting`: how a setting is declared (`setting(...)`) and read back (`Setting`).
 - `check`: types, choices, ranges and the rules between settings.
 - `run`: `RunConfig` and how defaults, presets, files and flags merge.
@@ -12,30 +13,13 @@ Nothing here imports TensorFlow.
 from recipes.config.check import check_section, parse_unfreeze, validate
 from recipes.config.files import DEFAULT_PRESETS, list_presets, load_config_file, load_preset
 from recipes.config.run import RunConfig, defaults, flatten, resolve_config
-from recipes.config.schema import (
-    SECTIONS,
-    SETTINGS,
-    AugmentSettings,
-    DataSettings,
-    DeviceSettings,
-    FinetuneSettings,
-    ModelSettings,
-    OptimSettings,
-    RunSettings,
-)
+from recipes.config.schema import SECTIONS, SETTINGS
 
 __all__ = [
     "DEFAULT_PRESETS",
     "SECTIONS",
     "SETTINGS",
-    "AugmentSettings",
-    "DataSettings",
-    "DeviceSettings",
-    "FinetuneSettings",
-    "ModelSettings",
-    "OptimSettings",
     "RunConfig",
-    "RunSettings",
     "check_section",
     "defaults",
     "flatten",

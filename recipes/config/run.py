@@ -17,18 +17,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import recipes.config.schema as schema
 from recipes.config.check import coerce, validate
-from recipes.config.schema import (
-    SECTIONS,
-    SETTINGS,
-    AugmentSettings,
-    DataSettings,
-    DeviceSettings,
-    FinetuneSettings,
-    ModelSettings,
-    OptimSettings,
-    RunSettings,
-)
+from recipes.config.schema import SECTIONS, SETTINGS
 from zoo.errors import UsageError, closest, hint_for, shorten
 
 # Settings that say where and how a run is carried out, not what it computes.
@@ -58,13 +49,13 @@ class RunConfig:
     """
 
     task: str = "train"
-    model: ModelSettings = field(default_factory=ModelSettings)
-    data: DataSettings = field(default_factory=DataSettings)
-    augmentation: AugmentSettings = field(default_factory=AugmentSettings)
-    optim: OptimSettings = field(default_factory=OptimSettings)
-    finetune: FinetuneSettings = field(default_factory=FinetuneSettings)
-    devices: DeviceSettings = field(default_factory=DeviceSettings)
-    run: RunSettings = field(default_factory=RunSettings)
+    model: schema.ModelSettings = field(default_factory=schema.ModelSettings)
+    data: schema.DataSettings = field(default_factory=schema.DataSettings)
+    augmentation: schema.AugmentSettings = field(default_factory=schema.AugmentSettings)
+    optim: schema.OptimSettings = field(default_factory=schema.OptimSettings)
+    finetune: schema.FinetuneSettings = field(default_factory=schema.FinetuneSettings)
+    devices: schema.DeviceSettings = field(default_factory=schema.DeviceSettings)
+    run: schema.RunSettings = field(default_factory=schema.RunSettings)
 
     def sections(self) -> Iterator[Any]:
         """The section objects, in schema order."""
@@ -174,14 +165,7 @@ def defaults() -> dict[str, Any]:
 
 
 __all__ = [
-    "AugmentSettings",
-    "DataSettings",
-    "DeviceSettings",
-    "FinetuneSettings",
-    "ModelSettings",
-    "OptimSettings",
     "RunConfig",
-    "RunSettings",
     "defaults",
     "flatten",
     "resolve_config",

@@ -210,13 +210,8 @@ def decode_and_measure(
     """`decode_and_resize`, also returning the decoded image's size.
 
     The data pipelines and `zoo data check` call this form to record image
-    sizes; the image is computed by the very same ops.
-
-    Args:
-        contents: Scalar `tf.string` tensor: a JPEG, PNG, GIF or BMP file's bytes.
-        input_size: `(height, width)` of the result.
-        channels: 1 (grayscale) or 3 (RGB).
-        interpolation: Resize method, one of `INTERPOLATIONS`.
+    sizes; the image is computed by the very same ops. The arguments are
+    `decode_and_resize`'s.
 
     Returns:
         `(image, size)`: the `float32 [height, width, channels]` image in

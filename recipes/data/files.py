@@ -135,6 +135,15 @@ def special_file(path: str) -> str | None:
     return f"a {kind}, not a regular file"
 
 
+def _refused_before_reading(path: str) -> FileCheck | None:
+    """The verdict on a file from its name and kind (`None`: a regular file to read)."""
+    by_name = check_name(path)
+    if by_name is not None:
+        return by_name
+    special = special_file(path)
+    return None if special is None else FileCheck(path, "bad", special)
+
+
 def check_file(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> FileCheck:
     """Classifies a file from its name and header, without decoding the pixels.
 
@@ -150,12 +159,9 @@ def check_file(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> FileCheck:
     """
     from PIL import Image, UnidentifiedImageError
 
-    by_name = check_name(path)
-    if by_name is not None:
-        return by_name
-    special = special_file(path)
-    if special is not None:
-        return FileCheck(path, "bad", special)
+    refused = _refused_before_reading(path)
+    if refused is not None:
+        return refused
     extension = os.path.splitext(path)[1].lower()
     try:
         with open_regular(path) as handle:
@@ -213,21 +219,11 @@ def quick_check(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> FileCheck:
     """`check_file` for the common case: the name and `read_header`, no Pillow.
 
     Pillow is only opened for the files whose header is not one of the four
-    formats, to say what they are.
-
-    Args:
-        path: The file.
-        max_pixels: Largest accepted `width * height`.
-
-    Returns:
-        The verdict; see `FileCheck.status`.
+    formats, to say what they are. Takes and returns what `check_file` does.
     """
-    by_name = check_name(path)
-    if by_name is not None:
-        return by_name
-    special = special_file(path)
-    if special is not None:
-        return FileCheck(path, "bad", special)
+    refused = _refused_before_reading(path)
+    if refused is not None:
+        return refused
     try:
         header = read_header(path)
     except OSError as error:

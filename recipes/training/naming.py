@@ -12,7 +12,8 @@ import os
 import re
 from pathlib import Path
 
-from recipes.config import DataSettings, RunConfig
+from recipes.config import RunConfig
+from recipes.config.schema import DataSettings
 
 BUILT_IN = "shapes"
 """The name of the built-in set, used when a run has no `--data` or `--dataset`."""

@@ -2,7 +2,8 @@
 
 import pytest
 
-from recipes.config import DataSettings, resolve_config
+from recipes.config import resolve_config
+from recipes.config.schema import DataSettings
 from recipes.training.naming import data_name, run_name
 
 

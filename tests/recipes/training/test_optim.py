@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from recipes.config import OptimSettings
+from recipes.config.schema import OptimSettings
 from recipes.training.optim import SGDWithL2, WarmupStep, learning_rate, make_optimizer
 
 
