@@ -269,7 +269,7 @@ def model_table(report: dict[str, Any]) -> str:
     lines = [
         f"{report['arch']} @ {size}x{size}, batch {report['batch_size']}, "
         f"{report['classes']} classes: {report['params'] / 1e6:.2f} M params, "
-        f"{report['macs'] / 1e9:.3f} GMACs ({report['forward_flops'] / 1e9:.3f} GFLOPs "
+        f"{_scaled(report['macs'], 'MACs')} ({_scaled(report['forward_flops'], 'FLOPs')} "
         f"forward per image); {report['device']}",
         f"{report['timing']}; synthetic data",
         "",
@@ -313,3 +313,11 @@ def model_table(report: dict[str, Any]) -> str:
             f"    {precision}: {peak['flops_per_second'] / 1e9:,.1f} GFLOP/s, {peak['method']}"
         )
     return "\n".join(lines)
+
+
+def _scaled(count: float, unit: str) -> str:
+    """`count` with the largest SI prefix that keeps it at 1 or more: 328.1 kMACs, 1.82 GMACs."""
+    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if count >= factor:
+            return f"{count / factor:.3g} {prefix}{unit}"
+    return f"{count:.0f} {unit}"

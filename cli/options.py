@@ -40,6 +40,8 @@ class SectionedCommand(click.Command):
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         groups: dict[str | None, list[tuple[str, str]]] = {}
         for param in self.get_params(ctx):
+            if isinstance(param, click.Argument):
+                continue  # in the usage line and the epilog, as in every other command's help
             record = param.get_help_record(ctx)
             if record is not None:
                 groups.setdefault(getattr(param, "section", None), []).append(record)

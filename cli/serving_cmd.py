@@ -167,7 +167,9 @@ def predict_command(
     type=click.Choice(["savedmodel", "tflite", "onnx"]),
     default="savedmodel",
     show_default=True,
-    help="tflite and onnx are written next to the SavedModel they are made from.",
+    help="tflite and onnx make a new version that holds the SavedModel and the file "
+    "converted from it (model.tflite, model.onnx): a version, once written, never changes; "
+    "--version N --overwrite replaces one.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing version.")
 @count_option("--top-k", low=1, default=5, help_text="Classes in the top_k_classes output.")

@@ -75,6 +75,8 @@ def test_bench_model_reports_cost_speed_and_mfu_of_both_sides():
 
     table = model_table(report)
     assert "| zoo" in table and "| keras" in table
+    macs = report["macs"]  # LeNet-5 at 32 px: about 0.33 million, never "0.000 GMACs"
+    assert f"{macs / 1e3:.3g} kMACs" in table or f"{macs / 1e6:.3g} MMACs" in table
     assert "zoo / keras: training images/s" in table
     # One footnote line per precision measured (bf16 and fp32 on a CPU with AVX512-BF16).
     footnotes = {
