@@ -136,3 +136,11 @@ def test_tflite_export_keeps_the_interpreter_s_notice_off_stderr(run_dir, tmp_pa
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["checks"]["tflite"]["max_abs_diff"] < 1e-4
     assert "XNNPACK" not in out.stderr and "TensorFlow Lite" not in out.stderr
+
+
+def test_help_shows_run_as_an_argument_and_says_what_a_format_export_makes():
+    evaluate_help = CliRunner().invoke(zoo_cli, ["evaluate", "--help"]).output
+    rows = [line.strip() for line in evaluate_help.splitlines()]
+    assert "RUN" not in rows and "evaluate [OPTIONS] RUN" in evaluate_help  # not an option row
+    export_help = " ".join(CliRunner().invoke(zoo_cli, ["export", "--help"]).output.split())
+    assert "tflite and onnx make a new version" in export_help
