@@ -10,7 +10,7 @@ A run directory holds:
                        the plateau and early-stopping counters)
     last.keras         the model after the last completed epoch (with optimizer state)
     best.keras         the model at the best validation accuracy so far (with
-                       `--keep-checkpoints` best or all)
+                       `--keep-checkpoints` best or all; no optimizer once finished)
     model.keras        the final model, without optimizer (written when the run completes)
     metrics.json       the final metrics, and the babysitting facts (initial loss
                        against ln C; the learning rate `--lr auto` chose)

@@ -348,6 +348,7 @@ def finish_run(
         # Last, as it marks the run finished; no optimizer, so no training code.
         run.save_model(keras.Model(model.inputs, model.outputs, name=model.name), RunLayout.MODEL)
         run.drop_checkpoints(keep_checkpoints)
+        _strip_optimizer(run, RunLayout.BEST)
     history = run.history()
     return RunResult(
         run_dir=str(run.path) if setup.is_chief else "",
@@ -363,3 +364,14 @@ def finish_run(
         processes=setup.processes,
         process_index=setup.process_index,
     )
+
+
+def _strip_optimizer(run: RunLayout, name: str) -> None:
+    """Rewrites a finished run's checkpoint without its optimizer state, when it is kept.
+
+    The optimizer's slots are most of a checkpoint (Adam keeps two per weight);
+    only `last.keras` is continued from, so the other checkpoints keep the
+    weights alone, as `model.keras` does.
+    """
+    if run.file(name).is_file():
+        run.save_model(keras.saving.load_model(run.file(name), compile=False), name)

@@ -1,13 +1,16 @@
 """Training from scratch end to end: run directory, resume after kill -9, errors."""
 
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -193,6 +196,21 @@ def test_a_finished_run_keeps_the_checkpoints_asked_for(tmp_path, keep, kept):
     run = Path(train(tiny(tmp_path, epochs=1, keep_checkpoints=keep)).run_dir)
     assert sorted(p.name for p in run.glob("*.keras")) == sorted([*kept, "model.keras"])
     assert RunLayout(run).config().run.keep_checkpoints == keep
+    # Only last.keras, what training continues from, keeps the optimizer's state.
+    assert {name: _saves_an_optimizer(run / name) for name in [*kept, "model.keras"]} == {
+        name: name == "last.keras" for name in [*kept, "model.keras"]
+    }
+    if keep == "all":  # one epoch: the best model is the last, with or without its optimizer
+        image = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 1)).astype("float32")
+        best, last = (keras.saving.load_model(run / name) for name in ("best.keras", "last.keras"))
+        np.testing.assert_allclose(best.predict(image, verbose=0), last.predict(image, verbose=0))
+
+
+def _saves_an_optimizer(path: Path) -> bool:
+    with zipfile.ZipFile(path) as archive:
+        weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
+    with weights:
+        return "optimizer" in weights
 
 
 def test_an_interrupted_run_resumes_from_last_keras_whatever_it_keeps(tmp_path, interrupted_after):
