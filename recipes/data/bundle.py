@@ -106,6 +106,9 @@ class DataBundle:
         train_view: Gives the whole training split (every process sees all of
             it) in order, plain (`False`) or augmented without MixUp and
             CutMix (`True`): what a linear probe's features are computed on.
+        files: Per split, the file of each image in the order an unshuffled
+            pipeline yields them (sources read from files; `val` and `test`
+            are never shuffled).
     """
 
     train: Any
@@ -128,6 +131,7 @@ class DataBundle:
     share: Share | None = None
     padding: dict[str, int] = field(default_factory=dict)
     train_view: Callable[[bool], Any] | None = None
+    files: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:
@@ -236,4 +240,5 @@ def make_bundle(
         share=share,
         padding=padding,
         train_view=train_view,
+        files={name: split.files for name, split in found.splits.items() if split.files},
     )

@@ -27,12 +27,15 @@ class Split:
         shuffle_buffer: Buffer to shuffle the training split with; `None` when
             the elements already come shuffled.
         labels: The label of each index, for `(index, image)` elements.
+        files: The file each element was read from, in the order an unshuffled
+            pass yields them (sources read from files).
     """
 
     data: Any
     count: int | None
     shuffle_buffer: int | None = None
     labels: list[int] | None = None
+    files: list[str] | None = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 from zoo.atomic import atomic_write_bytes
 
 TITLE_INCHES = 0.35
-"""Height kept free for a figure's title."""
+"""Height kept free for each line of a figure's title."""
 
 
 def new_figure(width: float, height: float, dpi: int = 100) -> Any:
@@ -46,7 +46,9 @@ def png_bytes(figure: Any, tight: bool = True) -> bytes:
     """
     buffer = io.BytesIO()
     if tight:  # leaving room for a title over all the axes
-        top = 1.0 - TITLE_INCHES / figure.get_figheight() if figure.get_suptitle() else 1.0
+        title = figure.get_suptitle()
+        lines = title.count("\n") + 1 if title else 0
+        top = 1.0 - lines * TITLE_INCHES / figure.get_figheight()
         figure.tight_layout(rect=(0.0, 0.0, 1.0, top))
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
@@ -60,11 +62,23 @@ def write_png(figure: Any, path: str | Path, tight: bool = True) -> str:
     return str(path)
 
 
+def wrapped_title(figure: Any, text: str, fontsize: float = 11) -> None:
+    """The figure's title, broken into lines that fit its width (long paths included)."""
+    import textwrap
+
+    # About 0.55 em a character, 72 points an inch.
+    characters = max(20, int(figure.get_figwidth() * 72 / (0.55 * fontsize)))
+    lines = textwrap.wrap(text, characters, break_long_words=True, break_on_hyphens=False)
+    figure.suptitle("\n".join(lines), fontsize=fontsize)
+
+
 def integer_ticks(axes: Any) -> None:
-    """Whole numbers only on the x axis (epochs, trials)."""
+    """Whole numbers only on the x axis (epochs, trials), even for a single point."""
     from matplotlib.ticker import MaxNLocator
 
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    # min_n_ticks=1: by default a range holding fewer than two whole numbers
+    # (one epoch: 0.945..1.05) falls back to fractional ticks.
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
 
 
 def grid_shape(count: int, max_columns: int = 8) -> tuple[int, int]:

@@ -143,14 +143,36 @@ def _parallel(rows: list[TrialRow], names: list[str], space: dict[str, Any], obj
     for line, colour in zip(matrix, colours, strict=True):
         axes.plot(range(len(columns)), line, color=colour, alpha=0.8)
     axes.set_xticks(range(len(columns)), labels=columns, rotation=20, ha="right")
-    axes.set_yticks([0, 1], labels=["low", "high"])
-    for x in range(len(columns)):
+    axes.set_yticks([])
+    axes.set_ylim(-0.08, 1.08)
+    for x, name in enumerate(columns):
         axes.axvline(x, color="grey", linewidth=0.8)
+        marks = _axis_marks(space[name]) if name in space else _range_marks(scores, False)
+        for position, label in marks:
+            axes.text(x + 0.03, position, label, fontsize=7, va="center", ha="left")
     axes.set_title(
         f"parallel coordinates ({len(rows)} trials; colour: {objective} "
         f"from {scores.min():.4g} to {scores.max():.4g})"
     )
     return figure
+
+
+def _axis_marks(param: dict[str, Any]) -> list[tuple[float, str]]:
+    """A parameter axis's labelled points: every choice, or the range's ends (and its middle)."""
+    if "values" in param:
+        labels = [str(item) for item in param["values"]]
+        return [(index / max(1, len(labels) - 1), label) for index, label in enumerate(labels)]
+    low, high = float(param["min"]), float(param["max"])
+    return _range_marks([low, high], bool(param.get("log")))
+
+
+def _range_marks(values: Any, log: bool) -> list[tuple[float, str]]:
+    """The lowest, middle and highest value of a range, at 0, 0.5 and 1 of its axis."""
+    low, high = float(min(values)), float(max(values))
+    middle = math.sqrt(low * high) if log and low > 0 else (low + high) / 2
+    if high == low:
+        return [(0.5, f"{low:.3g}")]
+    return [(0.0, f"{low:.3g}"), (0.5, f"{middle:.3g}"), (1.0, f"{high:.3g}")]
 
 
 def _position(row: TrialRow, name: str, space: dict[str, Any]) -> float:

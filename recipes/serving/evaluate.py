@@ -120,7 +120,7 @@ def evaluate(
     pipeline = getattr(data, attribute, None)
     note = ""
     if pipeline is None and split == "test" and data.val is not None:
-        split, pipeline = "val", data.val
+        split, attribute, pipeline = "val", "val", data.val
         note = f"{source} has no test split: measured on its validation split instead"
     if pipeline is None:
         other = "val" if split == "test" else "test"
@@ -131,13 +131,17 @@ def evaluate(
     forward = _forward(trained, tta, load_size)
     labels_seen, probabilities = [], []
     worst = TopLosses()
+    files = data.files.get(attribute)  # the file of each image, in the pipeline's order
+    seen = 0
     for images, labels in pipeline:
         batch_truth = np.argmax(labels.numpy(), axis=-1)
         if permutation is not None:
             batch_truth = permutation[batch_truth]
         probabilities.append(forward(images).numpy())
         labels_seen.append(batch_truth)
-        worst.offer(images.numpy(), probabilities[-1], batch_truth)
+        batch_files = files[seen : seen + len(batch_truth)] if files else None
+        worst.offer(images.numpy(), probabilities[-1], batch_truth, batch_files)
+        seen += len(batch_truth)
     if not probabilities:
         raise UsageError(f"The {split} split of {source} holds no images.")
     predicted = np.concatenate(probabilities).astype("float64")

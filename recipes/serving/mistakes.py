@@ -4,7 +4,8 @@ The images with the highest loss (the lowest probability given to their true
 class) are the ones to look at first: mislabelled files, classes that look
 alike, what the model never learned. `TopLosses` keeps the `k` worst while the
 batches go by (so memory does not grow with the split) and draws them with
-the true class, the predicted class and its probability.
+the true class, the predicted class and its probability, and the file's name
+so that a mislabelled file can be found.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from recipes.run.canvas import grid_shape, new_figure, tile_grid, write_png
+from recipes.run.canvas import grid_shape, new_figure, tile_grid, wrapped_title, write_png
+from zoo.errors import shorten
 
 TOP_LOSSES = 16
 """Images in the grid."""
@@ -28,15 +30,18 @@ class TopLosses:
 
     def __init__(self, k: int = TOP_LOSSES) -> None:
         self.k = k
-        self.kept: list[tuple[float, Any, int, int, float]] = []
+        self.kept: list[tuple[float, Any, int, int, float, str]] = []
 
-    def offer(self, images: Any, probabilities: Any, truth: Any) -> None:
+    def offer(
+        self, images: Any, probabilities: Any, truth: Any, files: list[str] | None = None
+    ) -> None:
         """Considers a batch.
 
         Args:
             images: `[B, H, W, C]` pixels in 0..255.
             probabilities: `[B, classes]` the model's probabilities.
             truth: `[B]` true class indices (in the model's label order).
+            files: The file of each image (`None`: the source has no files).
         """
         import numpy as np
 
@@ -54,6 +59,7 @@ class TopLosses:
                     int(truth[index]),
                     predicted,
                     float(probabilities[index, predicted]),
+                    files[index] if files is not None else "",
                 )
             )
         self.kept.sort(key=lambda item: -item[0])
@@ -72,11 +78,25 @@ class TopLosses:
         rows, columns = grid_shape(len(self.kept), max_columns=4)
         figure = new_figure(2.3 * columns, 2.9 * rows + 0.4)
         labels = [
-            f"true {class_names[truth]}\npred {class_names[predicted]} {probability:.0%}"
+            (f"{shorten(Path(file).name, 28)}\n" if file else "")
+            + f"true {class_names[truth]}\npred {class_names[predicted]} {probability:.0%}"
             f"  loss {loss:.2f}"
-            for loss, _, truth, predicted, probability in self.kept
+            for loss, _, truth, predicted, probability, file in self.kept
         ]
-        tiles = [as_rgb(image) for _, image, _, _, _ in self.kept]
+        tiles = [as_rgb(image) for _, image, *_ in self.kept]
         tile_grid(figure, tiles, labels, max_columns=4)
-        figure.suptitle(title)
+        wrapped_title(figure, title)
         return write_png(figure, path)
+
+    def listed(self, class_names: list[str]) -> list[dict[str, Any]]:
+        """The kept images, worst first, for the evaluation's JSON report."""
+        return [
+            {
+                "file": file or None,
+                "loss": round(loss, 4),
+                "true": class_names[truth],
+                "predicted": class_names[predicted],
+                "probability": round(probability, 4),
+            }
+            for loss, _, truth, predicted, probability, file in self.kept
+        ]

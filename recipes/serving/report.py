@@ -69,6 +69,8 @@ def write_report(
             files["top_losses"] = Path(drawn)
     written = {key: str(value) for key, value in files.items()}
     document = {**report, "files": written}
+    if mistakes is not None:
+        document["top_losses"] = mistakes.listed(names)
     atomic_write_text(files["json"], json.dumps(document, indent=2) + "\n")
     return written
 

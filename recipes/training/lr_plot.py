@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes.run.canvas import new_figure, write_png
+from recipes.run.canvas import new_figure, wrapped_title, write_png
 from recipes.training.lr_range import RangeTest
 
 _MARKERS = {"valley": ("o", "tab:red"), "steep": ("v", "tab:green"), "minimum": ("s", "tab:purple")}
@@ -51,7 +51,7 @@ def draw_range_test(test: RangeTest, path: str | Path, title: str = "") -> str:
             axes.axvline(rate, color=colour, linestyle=":", linewidth=1.5)
     axes.legend(loc="upper left", fontsize=9)
     if title:
-        figure.suptitle(title)
+        wrapped_title(figure, title)
     return write_png(figure, path)
 
 

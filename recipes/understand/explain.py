@@ -231,15 +231,16 @@ def _check_picture(
     rows = min(CHECK_ROWS, len(images))
     columns = 2 + len(levels)
     figure = new_figure(1.9 * columns, 1.9 * rows + 0.6)
+    # The column titles (the same for every image) head the first row only: a
+    # two-line title on later rows would cover the images above it.
+    headers = ["trained"] + [
+        f"top {level['layers']} random\nρ={level['spearman']}" for level in randomised["levels"]
+    ]
     for row in range(rows):
         show_image(figure.add_subplot(rows, columns, row * columns + 1), images[row], stems[row])
-        show_overlay(
-            figure.add_subplot(rows, columns, row * columns + 2), images[row], maps[row], "trained"
-        )
-        for index, (level, level_maps) in enumerate(zip(randomised["levels"], levels, strict=True)):
-            axes = figure.add_subplot(rows, columns, row * columns + 3 + index)
-            title = f"top {level['layers']} random\nρ={level['spearman']}"
-            show_overlay(axes, images[row], level_maps[row], title)
+        for index, row_map in enumerate([maps[row]] + [level[row] for level in levels]):
+            axes = figure.add_subplot(rows, columns, row * columns + 2 + index)
+            show_overlay(axes, images[row], row_map, headers[index] if row == 0 else "")
     verdict = "FLAGGED: maps barely change" if randomised["flagged"] else "maps follow the model"
     figure.suptitle(f"{method}: model randomisation test ({verdict})", fontsize=10)
     return write_png(figure, folder / "check.png")

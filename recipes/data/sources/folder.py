@@ -80,15 +80,17 @@ def load_folder(
     labels = [position.get(name, -1) for _, name, _ in checked.items]
     splits: dict[str, Split] = {}
     for split, indices in members.items():
+        files = [checked.items[index][2] for index in indices]
         if checked.cached is not None:
             elements = select(checked.cached, indices, len(checked.sizes))
-            splits[split] = Split(elements, len(indices), buffer_for(len(indices), cache), labels)
+            buffer = buffer_for(len(indices), cache)
+            splits[split] = Split(elements, len(indices), buffer, labels, files)
         else:
             streamed = _streaming(
                 checked, indices, input_size, channels, data.interpolation,
                 shuffle=split == "train" and shuffle, seed=seed,
             )  # fmt: skip
-            splits[split] = Split(streamed, None, None, labels)
+            splits[split] = Split(streamed, None, None, labels, files)
     counts = {}
     for split, indices in members.items():
         counted = Counter(checked.items[index][1] for index in indices)
@@ -130,7 +132,8 @@ def _members(
         for indices in by_class.values():
             indices.sort(key=lambda index: checked.items[index][2])
         members["train"], members["val"] = stratified_split(by_class, val_split, seed)
-    return {split: indices for split, indices in members.items() if indices}
+    # In file order, the order of the cache: an unshuffled pass yields `Split.files` in order.
+    return {split: sorted(indices) for split, indices in members.items() if indices}
 
 
 def _empty_after_decoding(

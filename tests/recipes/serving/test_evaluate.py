@@ -7,6 +7,7 @@ trained by the real recipe.
 
 import json
 import shutil
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -110,6 +111,11 @@ def test_metrics_confusion_and_files(three_classes):
     assert rows[0] == "true \\ predicted,blue,green,red"
     assert rows[2] == "green,0,2,1"
     assert open(files["png"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    # The red image filed under green is the worst, and the report says which file it is.
+    worst = saved["top_losses"][0]
+    assert worst["file"] == str(root / "data" / "test" / "green" / "10.png")
+    assert (worst["true"], worst["predicted"]) == ("green", "red")
+    assert len(saved["top_losses"]) == 7 and Path(files["top_losses"]).is_file()
 
 
 @pytest.mark.parametrize("tta", ["flip", "crops"])
