@@ -184,12 +184,15 @@ def explain_command(
 def _print_check(name: str, check: dict[str, Any]) -> None:
     randomised = check["randomisation"]
     levels = ", ".join(f"{level['layers']}: {level['spearman']}" for level in randomised["levels"])
-    verdict = "FLAGGED (maps barely change)" if randomised["flagged"] else "passes"
     faith = check["faithfulness"]
-    info(f"{name}: randomisation {verdict}; Spearman by top layers re-initialised {levels}")
     info(
-        f"{name}: deletion AUC {faith['deletion_auc']} (random {faith['random_deletion_auc']}), "
-        f"insertion AUC {faith['insertion_auc']} (random {faith['random_insertion_auc']})"
+        f"{name}: randomisation {randomised['verdict']}; Spearman by top layers re-initialised "
+        f"{levels}"
+    )
+    info(
+        f"{name}: faithfulness {faith['verdict']}; deletion AUC {faith['deletion_auc']} (random "
+        f"{faith['random_deletion_auc']}), insertion AUC {faith['insertion_auc']} (random "
+        f"{faith['random_insertion_auc']})"
     )
 
 

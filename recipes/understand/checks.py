@@ -11,13 +11,20 @@
   probability as the most important pixels are blacked out first) and the
   insertion curve (as they are put back into a blurred image), each as the
   area under the curve over `STEPS` steps, against a random map's.
-  A faithful map deletes with a lower AUC and inserts with a higher one.
+  A faithful map deletes with a lower AUC and inserts with a higher one; one
+  that does worse than the random map on either is flagged.
+
+Each check gives a `verdict`: `passes`, `flagged: ...`, or `undetermined: ...`
+when the maps are blank (a Grad-CAM whose ReLU leaves nothing): a blank map
+ranks no pixel above another, so neither test can judge it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from recipes.understand.layers import list_layers
@@ -46,8 +53,8 @@ def randomisation_test(
 
     Returns:
         `levels` (per level: `layers` re-initialised, `top_layer` name, mean
-        `spearman` over the images), `flagged`, and the randomised maps of
-        each level (`maps`, not JSON).
+        `spearman` over the images), `flagged`, `verdict`, and the randomised
+        maps of each level (`maps`, not JSON).
     """
     import keras
 
@@ -63,7 +70,8 @@ def randomisation_test(
         layers = {info.path: info.layer for info in list_layers(copy)}
         for position in range(len(weighted) - count, len(weighted)):
             reinitialise(layers[weighted[position]], seed=seed + 100 * position)
-        level_maps = method(Subject(copy, subject.layer), images, targets)
+        with _quiet_retracing():
+            level_maps = method(Subject(copy, subject.layer), images, targets)
         correlations = [spearman(a, b) for a, b in zip(maps, level_maps, strict=True)]
         valid = [value for value in correlations if value is not None]
         levels.append(
@@ -76,7 +84,42 @@ def randomisation_test(
         randomised.append(level_maps)
     half = next(level for level in levels if level["layers"] >= len(weighted) / 2)
     flagged = half["spearman"] is not None and half["spearman"] >= FLAG_CORRELATION
-    return {"levels": levels, "flagged": flagged, "maps": randomised}
+    if _blank(maps):
+        verdict = "undetermined: the trained model's maps are blank"
+    elif half["spearman"] is None:
+        verdict = "undetermined: the randomised models' maps are blank"
+    else:
+        verdict = "flagged: the maps barely change with the model" if flagged else "passes"
+    return {"levels": levels, "flagged": flagged, "verdict": verdict, "maps": randomised}
+
+
+def _blank(maps: Any) -> bool:
+    """Whether every map is constant (it ranks no pixel above another)."""
+    import numpy as np
+
+    return all(float(np.ptp(np.asarray(item))) == 0.0 for item in maps)
+
+
+class _RetracingNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _quiet_retracing() -> Iterator[None]:
+    """Keeps TensorFlow's retracing notice off the terminal.
+
+    Each level of the randomisation test is a new model, so each traces its
+    own functions once: necessary work, which TensorFlow's logger reports
+    after five traces as if it were a mistake.
+    """
+    logger = logging.getLogger("tensorflow")
+    notice = _RetracingNotice()
+    logger.addFilter(notice)
+    try:
+        yield
+    finally:
+        logger.removeFilter(notice)
 
 
 def copy_model(model: Any) -> Any:
@@ -158,8 +201,8 @@ def faithfulness(subject: Subject, images: Any, targets: Any, maps: Any, seed: i
 
     Returns:
         Mean `deletion_auc`, `insertion_auc`, `random_deletion_auc`,
-        `random_insertion_auc` over the images, and `faithful` (deletes
-        faster and inserts faster than random).
+        `random_insertion_auc` over the images, `faithful` (deletes faster
+        and inserts faster than random) and `verdict`.
     """
     import numpy as np
 
@@ -175,10 +218,23 @@ def faithfulness(subject: Subject, images: Any, targets: Any, maps: Any, seed: i
             scores[f"{prefix}deletion_auc"].append(deleted)
             scores[f"{prefix}insertion_auc"].append(inserted)
     result = {name: round(float(np.mean(values)), 4) for name, values in scores.items()}
+    worse = [
+        what
+        for what, worse_than_random in (
+            ("deletes slower", result["deletion_auc"] > result["random_deletion_auc"]),
+            ("inserts slower", result["insertion_auc"] < result["random_insertion_auc"]),
+        )
+        if worse_than_random
+    ]
     result["faithful"] = bool(
         result["deletion_auc"] < result["random_deletion_auc"]
         and result["insertion_auc"] > result["random_insertion_auc"]
     )
+    result["verdict"] = "passes"
+    if _blank(maps):
+        result["verdict"] = "undetermined: the maps are blank"
+    elif worse:
+        result["verdict"] = f"flagged: {' and '.join(worse)} than a random map"
     return result
 
 

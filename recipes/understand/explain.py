@@ -241,6 +241,5 @@ def _check_picture(
         for index, row_map in enumerate([maps[row]] + [level[row] for level in levels]):
             axes = figure.add_subplot(rows, columns, row * columns + 2 + index)
             show_overlay(axes, images[row], row_map, headers[index] if row == 0 else "")
-    verdict = "FLAGGED: maps barely change" if randomised["flagged"] else "maps follow the model"
-    figure.suptitle(f"{method}: model randomisation test ({verdict})", fontsize=10)
+    figure.suptitle(f"{method}: model randomisation test ({randomised['verdict']})", fontsize=10)
     return write_png(figure, folder / "check.png")
