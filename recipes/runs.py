@@ -38,8 +38,10 @@ class RunInfo:
         name: The directory's name.
         path: The directory.
         status: `finished`, `interrupted`, `running` or `broken`.
-        task: `train` or `finetune` (`None` when `config.yaml` cannot be read).
-        model: The architecture trained, or the base fine-tuned.
+        task: `train`, `finetune` or `ensemble` (`None` when `config.yaml`
+            cannot be read).
+        model: The architecture trained, the base fine-tuned, or an
+            ensemble of N (best member).
         data: The data's short name (see `recipes.training.naming.data_name`).
         epochs_done: Epochs completed (`None` for a run with no epochs, an ensemble).
         epochs_planned: Epochs the configuration asks for.
@@ -141,6 +143,11 @@ def describe(path: Path) -> RunInfo:
     history = _read(info, RunLayout.HISTORY, run.history, [])
     state = _read(info, RunLayout.STATE, run.state, {})
     metrics = _read(info, RunLayout.METRICS, run.metrics, {})
+    members = metrics.get("members") if isinstance(metrics, dict) else None
+    if isinstance(members, list) and members:  # `zoo ensemble` writes its members' scores
+        info.task, info.epochs_planned = "ensemble", None
+        best = Path(str(metrics.get("best_member"))).name
+        info.model = f"ensemble of {len(members)} (best {best})"
     if state or history or not run.finished:  # an ensemble has no epochs
         info.epochs_done = _count(state.get("epochs_done"), len(history))
     scores = [_number(row.get("val_accuracy")) for row in history]

@@ -18,6 +18,7 @@ import tensorflow as tf
 from recipes.ensemble import make_ensemble
 from recipes.run.layout import RunLayout
 from recipes.run.trained import load_trained
+from recipes.runs import describe
 from recipes.serving.evaluate import evaluate
 from recipes.serving.predict import predict
 from tests.colour_runs import CLASSES, COLOURS, KERNELS, colour_folder, colour_run
@@ -68,6 +69,9 @@ def test_the_ensemble_beats_members_that_err_on_different_classes(colours):
     run.lock()  # released by the ensemble
     run.unlock()
     assert Path(result["files"]["json"]).parent == run.path
+    listed = describe(run.path)  # as `zoo runs` shows it
+    assert (listed.task, listed.epochs_done, listed.epochs_planned) == ("ensemble", None, None)
+    assert listed.model == f"ensemble of 2 (best {Path(metrics['best_member']).name})"
 
 
 def test_the_model_averages_members_of_different_sizes(colours):
