@@ -82,7 +82,7 @@ class ServingApp:
         body = await self._read_body(request)
         match = _ROUTE.match(path)
         if match is None:
-            raise RequestError(HTTPStatus.NOT_FOUND, f"Malformed request: {method} {path}")
+            return self._outside_the_api(method, path)
         name, action = match["name"], match["action"] or ""
         version = int(match["version"]) if match["version"] else None
         if name != self.model.name:
@@ -107,7 +107,25 @@ class ServingApp:
                 HTTPStatus.BAD_REQUEST,
                 f"{action[1:]} is not supported by this server; use :predict",
             )
-        raise RequestError(HTTPStatus.NOT_FOUND, f"Malformed request: {method} {path}")
+        # As TF Serving: a path under /v1/ that names no route is a bad request (400).
+        raise RequestError(HTTPStatus.BAD_REQUEST, f"Malformed request: {method} {path}")
+
+    def _outside_the_api(self, method: str, path: str) -> dict[str, Any]:
+        """`GET /` says what this server is; other paths: 400 under /v1/ (TF Serving), else 404."""
+        if path.startswith("/v1/"):
+            raise RequestError(HTTPStatus.BAD_REQUEST, f"Malformed request: {method} {path}")
+        base = f"/v1/models/{self.model.name}"
+        if method == "GET" and path == "/":
+            return {
+                "server": "zoo serve: TensorFlow Serving's REST API for one exported model",
+                "model": self.model.name,
+                "routes": [
+                    f"GET {base}[/versions/N]",
+                    f"GET {base}[/versions/N]/metadata",
+                    f"POST {base}[/versions/N]:predict",
+                ],
+            }
+        raise RequestError(HTTPStatus.NOT_FOUND, f"Not found: {path} (this server answers {base})")
 
     def _predict(self, body: bytes, version: int | None) -> dict[str, Any]:
         return self.model.predict(parse_json(body), version)

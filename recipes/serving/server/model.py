@@ -215,8 +215,16 @@ class ServedModel:
             (g for g in saved_model.meta_graphs if "serve" in g.meta_info_def.tags),
             saved_model.meta_graphs[0],
         )
+        # TF Serving prints every primitive field, defaults included (`"unknown_rank":
+        # false`, a dimension's `"name": ""`), and leaves empty lists and maps out.
         signatures = {
-            key: json_format.MessageToDict(value, preserving_proto_field_name=True)
+            key: _without_empty(
+                json_format.MessageToDict(
+                    value,
+                    preserving_proto_field_name=True,
+                    always_print_fields_with_no_presence=True,
+                )
+            )
             for key, value in graph.signature_def.items()
         }
         return {
@@ -281,3 +289,13 @@ class ServedModel:
         if len(values) == 1:
             return {"outputs": next(iter(values.values()))}
         return {"outputs": values}
+
+
+def _without_empty(value: Any) -> Any:
+    """A JSON value without its empty lists and objects (at any depth)."""
+    if isinstance(value, dict):
+        kept = {key: _without_empty(item) for key, item in value.items()}
+        return {key: item for key, item in kept.items() if item not in ({}, [])}
+    if isinstance(value, list):
+        return [_without_empty(item) for item in value]
+    return value

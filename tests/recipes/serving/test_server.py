@@ -69,6 +69,31 @@ def test_metadata(server):
         "top_k_probabilities",
     }
     assert "serving_images" in signatures
+    # Printed as TF Serving prints a TensorInfo: defaults included, empty lists left out.
+    shape = default["inputs"]["image_bytes"]["tensor_shape"]
+    assert shape == {"dim": [{"size": "-1", "name": ""}], "unknown_rank": False}
+    assert default["inputs"]["image_bytes"]["name"].startswith("serving_default_")
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "code"),
+    [
+        ("/v1/models", "GET", 400),  # TF Serving: "Malformed request" is a bad request
+        ("/v1/models/pets:predict", "GET", 400),
+        ("/v1/models/pets/metadata", "POST", 400),
+        ("/elsewhere", "GET", 404),
+    ],
+)
+def test_paths_that_name_no_route_are_answered_as_tf_serving_does(server, path, method, code):
+    url = f"http://{server['host']}:{server['port']}{path}"
+    status, answer = request(url, raw=b"{}" if method == "POST" else None, method=method)
+    assert status == code and answer["error"]
+
+
+def test_the_root_says_what_the_server_is(server):
+    status, answer = request(f"http://{server['host']}:{server['port']}/")
+    assert status == 200 and answer["model"] == "pets"
+    assert "GET /v1/models/pets[/versions/N]/metadata" in answer["routes"]
 
 
 def test_predict_instances_with_b64_images(server):
