@@ -6,8 +6,10 @@ even share per class) to 2-D; `embed.png` shows them coloured by class with
 thumbnails of some. The k-NN accuracy (each image classified by the majority
 class of its `k` nearest other images) says how well the classes separate in
 feature space. `projector/` holds what TensorBoard's embedding projector reads
-(`tensors.tsv`, `metadata.tsv`, `sprite.png`, `projector_config.pbtxt`):
-`tensorboard --logdir RUN/embed/projector`.
+(`tensors.tsv`, `metadata.tsv`, `sprite.png`, `projector_config.pbtxt`), and
+the run directory's own `projector_config.pbtxt` points to it, so
+`tensorboard --logdir RUN` shows the projector beside the training scalars
+(`projector.py`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from recipes.run.canvas import new_figure, write_png
 from recipes.run.trained import load_trained
 from recipes.understand.features import FeatureBank, feature_bank
 from recipes.understand.images import class_folder_files
-from zoo.atomic import atomic_write, atomic_write_text
+from recipes.understand.projector import link_from_run, write_projector
+from zoo.atomic import atomic_write_text
 from zoo.errors import UsageError
 
 METHODS = ("pca", "tsne")
@@ -83,6 +86,9 @@ def embed(
     names = trained.class_names
     png = _draw(root / f"embed-{method}.png", points, bank, names, method, accuracy, k)
     projector = write_projector(root / "projector", bank, names)
+    run_dir = trained.run_dir
+    if run_dir is not None and root.resolve().is_relative_to(Path(run_dir).resolve()):
+        link_from_run(Path(run_dir), Path(projector))
     document = {
         "model": str(trained.source),
         "layer": bank.layer,
@@ -143,43 +149,6 @@ def knn_accuracy(features: Any, labels: Any, k: int) -> float:
         predicted = next(label for label in votes if label in winners)
         correct += int(predicted == labels[row])
     return correct / len(features)
-
-
-def write_projector(folder: Path, bank: FeatureBank, names: list[str]) -> str:
-    """Writes TensorBoard's embedding-projector files; returns the folder."""
-    import numpy as np
-    from PIL import Image
-    from tensorboard.plugins import projector
-
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = "\n".join("\t".join(f"{value:.6g}" for value in vector) for vector in bank.features)
-    atomic_write_text(folder / "tensors.tsv", rows + "\n")
-    metadata = ["class\tpath"] + [
-        f"{names[label]}\t{_tsv_field(str(path))}"
-        for label, path in zip(bank.labels, bank.paths, strict=True)
-    ]
-    atomic_write_text(folder / "metadata.tsv", "\n".join(metadata) + "\n")
-    thumbnails = bank.thumbnails
-    count, side = len(thumbnails), thumbnails.shape[1]
-    columns = math.ceil(math.sqrt(count))
-    sprite = np.zeros((columns * side, columns * side, 3), dtype="uint8")
-    for index, thumbnail in enumerate(thumbnails):
-        row, column = divmod(index, columns)
-        sprite[row * side : (row + 1) * side, column * side : (column + 1) * side] = thumbnail
-    atomic_write(folder / "sprite.png", lambda target: Image.fromarray(sprite).save(target))
-    config = projector.ProjectorConfig()
-    embedding = config.embeddings.add()
-    embedding.tensor_name = "features"
-    embedding.tensor_path = "tensors.tsv"
-    embedding.metadata_path = "metadata.tsv"
-    embedding.sprite.image_path = "sprite.png"
-    embedding.sprite.single_image_dim.extend([side, side])
-    projector.visualize_embeddings(str(folder), config)
-    return str(folder)
-
-
-def _tsv_field(text: str) -> str:
-    return text.replace("\t", " ").replace("\n", " ")
 
 
 def _draw(

@@ -1,5 +1,7 @@
 """`zoo embed`: a 2-D map, the k-NN accuracy and a projector export TensorBoard reads."""
 
+import json
+
 import numpy as np
 import pytest
 from google.protobuf import text_format
@@ -56,3 +58,24 @@ def test_too_few_images_or_a_bad_method_are_refused(shapes_run, folder, tmp_path
         embed(shapes_run, str(folder), max_images=2, output_dir=tmp_path)
     with pytest.raises(UsageError, match="pca, tsne"):
         embed(shapes_run, str(folder), method="umap", output_dir=tmp_path)
+
+
+def test_tensorboard_on_the_run_directory_finds_the_projector(shapes_run, folder, tmp_path):
+    import shutil
+
+    from tensorboard.plugins.base_plugin import TBContext
+    from tensorboard.plugins.projector.projector_plugin import ProjectorPlugin
+    from werkzeug.test import Client
+
+    run = shutil.copytree(shapes_run, tmp_path / "run")  # the default output is inside the run
+    embed(run, str(folder), max_images=9)
+    embed(run, str(folder), max_images=6)  # again: the run's entry is replaced, not added
+    # What `tensorboard --logdir RUN` serves to the projector's page in a browser.
+    apps = ProjectorPlugin(TBContext(logdir=str(run), data_provider=None)).get_plugin_apps()
+    assert json.loads(Client(apps["/runs"]).get("/runs").data) == ["."]
+    info = json.loads(Client(apps["/info"]).get("/info?run=.").data)
+    (embedding,) = info["embeddings"]
+    assert embedding["tensorName"] == "embed/projector"
+    assert embedding["tensorShape"] == [6, 512]
+    tensor = Client(apps["/tensor"]).get("/tensor?run=.&name=embed/projector")
+    assert len(tensor.data) == 6 * 512 * 4  # float32 values, as the page reads them
