@@ -183,7 +183,7 @@ def format_report(result: dict[str, Any]) -> str:
     for row in rows:
         value = "" if row["objective"] is None else f"{row['objective']:.4f}"
         table.append(
-            [row["trial_id"], row["status"], *(_cell(row["values"].get(n)) for n in names),
+            [str(row["trial"]), row["status"], *(_cell(row["values"].get(n)) for n in names),
              value, str(row["best_epoch"] or ""), f"{row['seconds']:.0f}"]
         )  # fmt: skip
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
@@ -192,12 +192,12 @@ def format_report(result: dict[str, Any]) -> str:
     )
     best = result["best"]
     if best:
-        lines.append(f"best: trial {best['trial_id']}, {objective} {best['objective']:.4f}")
+        lines.append(f"best: trial {best['trial']}, {objective} {best['objective']:.4f}")
         if result.get("best_config"):
             lines.append(f"  train it: zoo {result['mode']} --config {result['best_config']}")
     for row in rows:
         if row["failure"]:
-            info(f"trial {row['trial_id']} failed: {row['failure']}")
+            info(f"trial {row['trial']} failed: {row['failure']}")
     scores = result["importance"]["scores"]
     if scores:
         ranked = ", ".join(f"{name} {share:.0%}" for name, share in scores.items())

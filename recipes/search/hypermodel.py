@@ -22,6 +22,7 @@ import keras_tuner
 from recipes.config import RunConfig, resolve_config
 from recipes.data import SourceData, find_data
 from recipes.run.layout import RunLayout
+from recipes.search.results import best_row
 from recipes.search.space import RATIO, Param, Space
 from recipes.search.study import StudyLayout
 from recipes.training.run_dir import record_data
@@ -207,13 +208,11 @@ def best_epoch(history: list[dict[str, Any]], objective: str) -> dict[str, float
     Raises:
         FailedTrialError: The run recorded no epoch with the objective.
     """
-    scored = [row for row in history if isinstance(row.get(objective), float)]
-    if not scored:
+    best = best_row(history, objective)
+    if best is None:
         raise keras_tuner.errors.FailedTrialError(
             f"no epoch recorded {objective} (the data needs a validation split)"
         )
-    pick = max if objective != "val_loss" else min
-    best = pick(scored, key=lambda row: row[objective])
     return {
         key: float(value)
         for key, value in best.items()

@@ -53,10 +53,10 @@ def draw_pictures(
 def _objective(rows: list[TrialRow], objective: str, lower_is_better: bool) -> Any:
     figure = new_figure(7, 4)
     axes = figure.add_subplot()
-    xs = [index for index, row in enumerate(rows) if row.objective is not None]
-    ys = [rows[index].objective for index in xs]
+    done = [row for row in rows if row.objective is not None]
+    xs, ys = [row.number for row in done], [row.objective for row in done]
     axes.scatter(xs, ys, color="tab:blue", label="trial", zorder=3)
-    failed = [index for index, row in enumerate(rows) if row.objective is None]
+    failed = [row.number for row in rows if row.objective is None]
     if failed:
         bottom = min(ys) if ys else 0.0
         axes.scatter(failed, [bottom] * len(failed), marker="x", color="tab:red", label="failed")
@@ -68,7 +68,7 @@ def _objective(rows: list[TrialRow], objective: str, lower_is_better: bool) -> A
     if xs:
         axes.step(xs, running, where="post", color="tab:orange", label="best so far")
     integer_ticks(axes)
-    axes.set_xlabel("trial (in the order they ran)")
+    axes.set_xlabel("trial (as keras-tuner numbers them: Trial #1, #2, ...)")
     axes.set_ylabel(objective)
     axes.set_title(f"{objective} per trial ({len(rows)} trials)")
     axes.grid(alpha=0.3)
@@ -83,7 +83,7 @@ def _curves(rows: list[TrialRow], objective: str) -> Any:
         points = [(r["epoch"], r[objective]) for r in row.history if objective in r]
         if points:
             epochs, values = zip(*points, strict=True)
-            axes.plot(epochs, values, marker="o", markersize=3, alpha=0.7, label=row.trial_id)
+            axes.plot(epochs, values, marker="o", markersize=3, alpha=0.7, label=str(row.number))
     integer_ticks(axes)
     axes.set_xlabel("epoch")
     axes.set_ylabel(objective)

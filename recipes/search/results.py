@@ -31,12 +31,12 @@ class TrialRow:
     """One trial as the table shows it.
 
     Attributes:
-        trial_id: keras-tuner's id.
+        trial_id: keras-tuner's id (the name of the trial's folders).
         status: `COMPLETED`, `FAILED`, `RUNNING`, ...
         values: The hyper-parameter values.
         objective: keras-tuner's score (the objective at the best epoch,
             averaged over executions), or `None`.
-        best_epoch: The epoch of that score.
+        best_epoch: The epoch that scored best (of the first execution).
         epochs: Epochs the trial ran (its last execution).
         seconds: Wall time of its runs.
         failure: Why it failed, on one line.
@@ -53,6 +53,24 @@ class TrialRow:
     failure: str = ""
     history: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def number(self) -> int:
+        """The trial's number as keras-tuner shows it ("Trial #1" is id 0).
+
+        keras-tuner numbers a trial by the trials created so far, counting it,
+        and makes its id from the same count before it: the id plus one.
+        """
+        return int(self.trial_id) + 1
+
+
+def best_row(history: list[dict[str, Any]], objective: str) -> dict[str, Any] | None:
+    """A run's epoch that scored best on the objective (`None`: no epoch recorded it)."""
+    scored = [row for row in history if isinstance(row.get(objective), float)]
+    if not scored:
+        return None
+    pick = min if objective == "val_loss" else max
+    return pick(scored, key=lambda row: row[objective])
+
 
 def read_trials(study: StudyLayout) -> list[TrialRow]:
     """Every trial keras-tuner recorded, with what its runs wrote.
@@ -62,6 +80,7 @@ def read_trials(study: StudyLayout) -> list[TrialRow]:
     """
     from keras_tuner.src.engine.trial import Trial
 
+    objective = study.describe()["objective"]
     rows = []
     for path in sorted(study.tuner_dir.glob("trial_*/trial.json")):
         trial = Trial.load(str(path))
@@ -78,13 +97,16 @@ def read_trials(study: StudyLayout) -> list[TrialRow]:
         if not failure and trial.status in ("FAILED", "INVALID"):
             failure = _last_line(trial.message)
         score = trial.score
+        # keras-tuner's `best_step` is the step the trial reported its score at: one
+        # report per execution, so always 0. The epoch is read from the run's history.
+        best = best_row(histories[0], objective) if histories else None
         rows.append(
             TrialRow(
                 trial_id=trial.trial_id,
                 status=trial.status,
                 values=values,
                 objective=None if score is None or not math.isfinite(score) else float(score),
-                best_epoch=None if trial.best_step is None else int(trial.best_step) + 1,
+                best_epoch=None if best is None else int(best["epoch"]),
                 epochs=int(histories[-1][-1]["epoch"]) if histories and histories[-1] else 0,
                 seconds=round(sum(row.get("seconds", 0.0) for h in histories for row in h), 2),
                 failure=failure,
@@ -116,11 +138,13 @@ def write_table(study: StudyLayout, rows: list[TrialRow]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(
-        ["trial_id", "status", *names, "objective", "best_epoch", "epochs", "seconds", "failure"]
+        ["trial", "trial_id", "status", *names, "objective", "best_epoch", "epochs", "seconds"]
+        + ["failure"]
     )
     for row in rows:
         writer.writerow(
             [
+                row.number,
                 row.trial_id,
                 row.status,
                 *(row.values.get(name, "") for name in names),
@@ -222,6 +246,7 @@ def report(study: StudyLayout) -> dict[str, Any]:
 
 def _plain(row: TrialRow) -> dict[str, Any]:
     return {
+        "trial": row.number,
         "trial_id": row.trial_id,
         "status": row.status,
         "values": row.values,

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from recipes.config import load_config_file, resolve_config
+from recipes.run.layout import RunLayout
 from recipes.search import tuning
 from recipes.search.results import report
 from recipes.search.study import StudyLayout
@@ -51,7 +52,7 @@ def test_the_study_directory(study):
     for name in ("objective.png", "curves.png", "parameters.png", "parallel.png"):
         assert (path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     rows = (path / "trials.csv").read_text().splitlines()
-    assert rows[0].startswith("trial_id,status,lr,")
+    assert rows[0].startswith("trial,trial_id,status,lr,")
     assert len(rows) == 4
     for trial in ("0", "1", "2"):
         history = path / "trials" / trial / "execution-1" / "history.csv"
@@ -88,6 +89,11 @@ def test_the_report_reads_the_study_again(study):
     again = report(StudyLayout(study["path"]))
     assert again["best"] == study["result"]["best"]
     assert [row["trial_id"] for row in again["trials"]] == ["0", "1", "2"]
+    assert [row["trial"] for row in again["trials"]] == [1, 2, 3]  # keras-tuner's "Trial #1"
+    for row in again["trials"]:  # the epoch that scored best, as the run's history has it
+        history = RunLayout(study["path"] / "trials" / row["trial_id"] / "execution-1").history()
+        scores = [epoch["val_accuracy"] for epoch in history]
+        assert row["best_epoch"] == history[scores.index(max(scores))]["epoch"]
     assert set(again["importance"]["scores"]) <= {"lr", "optimizer", "weight_decay",
                                                   "label_smoothing"}  # fmt: skip
     json.dumps(again)
