@@ -2,14 +2,19 @@
 
 The lock is `flock` on a file in the directory, which the system releases when
 its process dies, so `kill -9` leaves nothing to clean up; the file holds the
-owner's pid for the message another process gets.
+owner's pid for the message another process gets. The file is opened without
+following links and without waiting, and must be a regular file: a lock that
+is a link (to a file the pid would overwrite) or a FIFO (which would hang the
+open) is refused.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import io
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,7 +41,7 @@ class DirectoryLock:
         Raises:
             UsageError: Another live process holds it.
         """
-        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 (held)
+        handle = _open_regular(self.path, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -64,8 +69,8 @@ class DirectoryLock:
         check holds a shared lock for an instant, then lets go).
         """
         try:
-            handle = open(self.path, encoding="utf-8")  # noqa: SIM115 (closed below)
-        except OSError:
+            handle = _open_regular(self.path, os.O_RDONLY)
+        except (OSError, UsageError):
             return None
         with handle:
             try:
@@ -74,3 +79,28 @@ class DirectoryLock:
                 return handle.read().strip() or "unknown"
             fcntl.flock(handle, fcntl.LOCK_UN)
             return None
+
+
+def _open_regular(path: Path, flags: int) -> io.TextIOWrapper:
+    """Opens a lock file that must be a regular file, never through a link, never waiting.
+
+    Raises:
+        UsageError: The path is a link, a FIFO, a device or a folder.
+        OSError: It cannot be opened otherwise.
+    """
+    refused = (
+        f"{path} is not a regular file (a link or a special file); a lock file must be "
+        "one. Remove it if nothing of yours works there."
+    )
+    try:
+        descriptor = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO):
+            raise UsageError(refused) from None
+        raise
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise UsageError(refused)
+    os.set_blocking(descriptor, True)
+    mode = "r+" if flags & os.O_RDWR else "r"
+    return open(descriptor, mode, encoding="utf-8")  # noqa: SIM115 (the caller closes it)
