@@ -12,6 +12,7 @@ never a running run, a link or anything that is not a run directory of
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -301,4 +302,38 @@ def _unsafe(root: Path, path: Path) -> str | None:
         return f"it is not a folder of {root}"
     if not RunLayout(path).is_run:
         return f"it is not a run directory (no {RunLayout.CONFIG})"
+    foreign = sorted(entry.name for entry in path.iterdir() if not _written_by_zoo(entry))
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        return f"it holds {shown}, which no zoo command writes there"
     return None
+
+
+RUN_FILES = frozenset(
+    {
+        RunLayout.CONFIG, RunLayout.CLASS_NAMES, RunLayout.DATA, RunLayout.HISTORY,
+        RunLayout.STATE, RunLayout.LAST, RunLayout.BEST, RunLayout.MODEL, RunLayout.METRICS,
+        RunLayout.CURVES, RunLayout.SANITY, RunLayout.LR_FIND, RunLayout.LR_FIND_PLOT,
+        RunLayout.LOCK, "projector_config.pbtxt",
+    }
+)  # fmt: skip
+"""The files of a run directory (`RunLayout`'s, and `zoo embed`'s pointer to its projector)."""
+RUN_FOLDERS = frozenset(
+    {RunLayout.LOGS, "explain", "embed", "filters", "activations", "neighbors"}
+)
+"""The folders training and the picture commands write inside a run by default."""
+_REPORTS = re.compile(
+    r"^([\w.-]+-)?(evaluation-[\w-]+\.json|(confusion|top-losses)-[\w-]+\.(csv|png))$"
+)
+"""`zoo evaluate`'s reports, with a checkpoint's prefix (`best-evaluation-test.json`)."""
+
+
+def _written_by_zoo(entry: Path) -> bool:
+    """Whether a run's entry is one a zoo command writes (or is writing: `.NAME.PID.partial`)."""
+    if entry.is_symlink():
+        return False
+    if entry.is_dir():
+        return entry.name in RUN_FOLDERS
+    name = entry.name
+    return name in RUN_FILES or bool(_REPORTS.match(name)) or ".partial" in name
+

@@ -139,7 +139,6 @@ def test_removing_leaves_links_running_runs_and_other_folders_alone(tmp_path):
     outside.mkdir()
     (outside / "data.bin").write_text("keep me")
     stopped = make_run(root, "stopped", epochs_done=1)
-    os.symlink(outside, stopped.path / "link-out")  # a link inside a run: removed, not followed
     elsewhere = make_run(tmp_path / "elsewhere", "run", epochs_done=1)
     os.symlink(elsewhere.path, root / "linked")
     busy = make_run(root, "busy", epochs_done=1)
@@ -190,3 +189,34 @@ def test_nothing_outside_the_folder_or_without_a_config_is_removed(tmp_path):
     result = remove_runs(root, [info])
     assert "not a run directory" in result.kept[0][1]
     assert plain.is_dir()
+
+
+def test_only_what_zoo_commands_write_is_removed(tmp_path):
+    root = tmp_path / "runs"
+    outside = tmp_path / "precious"
+    outside.mkdir()
+    (outside / "data.bin").write_text("keep me")
+    evaluated = make_run(root, "evaluated", epochs_done=1)
+    for name in ("evaluation-val.json", "best-confusion-test.png", "top-losses-val.png"):
+        evaluated.file(name).write_text("report")
+    (evaluated.path / "explain" / "gradcam").mkdir(parents=True)
+    (evaluated.path / ".history.csv.123.partial.csv").write_text("being written")
+    project = make_run(root, "project", epochs_done=1)  # a config.yaml, and a source tree
+    (project.path / "src").mkdir()
+    (project.path / "src" / "main.py").write_text("print('mine')")
+    diary = make_run(root, "diary", epochs_done=1)
+    diary.file(RunLayout.CONFIG).write_text("fingerprint: [unclosed")
+    diary.file("diary.txt").write_text("dear diary")
+    linked = make_run(root, "linked", epochs_done=1)
+    os.symlink(outside, linked.path / "link-out")
+
+    result = remove_runs(root, prune_candidates(list_runs(root)))
+    assert [run.name for run in result.removed] == ["evaluated"]
+    reasons = {run.name: reason for run, reason in result.kept}
+    assert reasons["project"] == "it holds src, which no zoo command writes there"
+    assert "diary.txt" in reasons["diary"] and "link-out" in reasons["linked"]
+    assert (project.path / "src" / "main.py").read_text() == "print('mine')"
+    assert (diary.path / "diary.txt").is_file() and (outside / "data.bin").is_file()
+    (diary.path / "diary.txt").unlink()  # a broken run and nothing else: it goes
+    result = remove_runs(root, prune_candidates(list_runs(root)))
+    assert [run.name for run in result.removed] == ["diary"]
