@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from recipes.run.locks import DirectoryLock
+from recipes.search.pictures import PICTURES
 from zoo.atomic import atomic_write_text
 from zoo.errors import UsageError
 
@@ -106,6 +107,8 @@ class StudyLayout:
                 f"{self.path} already holds a study or other files; pass --resume to continue "
                 "it, --overwrite to start again, or choose another --output."
             )
+        if overwrite and self.path.exists():
+            self._refuse_foreign_entries()
         self.path.mkdir(parents=True, exist_ok=True)
         self.lock()
         try:
@@ -126,6 +129,26 @@ class StudyLayout:
         except BaseException:
             self.unlock()
             raise
+
+    def _refuse_foreign_entries(self) -> None:
+        """`--overwrite` replaces a study, never a folder that holds anything else.
+
+        Raises:
+            UsageError: The folder holds an entry no search writes.
+        """
+        if not self.path.is_dir() or self.path.is_symlink():
+            raise UsageError(f"{self.path} is not a study directory; choose another --output.")
+        foreign = sorted(
+            entry.name
+            for entry in self.path.iterdir()
+            if entry.name not in STUDY_ENTRIES and ".partial" not in entry.name
+        )
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+            raise UsageError(
+                f"{self.path} holds {shown}, which no search writes: --overwrite replaces a "
+                "study only. Choose another --output."
+            )
 
     def _clear(self) -> None:
         for entry in self.path.iterdir():
@@ -164,6 +187,15 @@ class StudyLayout:
     def read_json(self, name: str) -> Any:
         """Reads one of the study's JSON files."""
         return json.loads(self.file(name).read_text(encoding="utf-8"))
+
+
+STUDY_ENTRIES = frozenset(
+    {
+        StudyLayout.STUDY, StudyLayout.LOCK, StudyLayout.TRIALS, StudyLayout.TABLE,
+        StudyLayout.BEST, StudyLayout.REPORT, TUNER_PROJECT, "best-run", *PICTURES,
+    }
+)  # fmt: skip
+"""What a study directory holds: its files, keras-tuner's project, pictures, the retrained run."""
 
 
 def study_fingerprint(description: dict[str, Any]) -> str:
