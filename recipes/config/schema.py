@@ -87,7 +87,10 @@ class ModelSettings:
         low=2,
     )
     image_size: int | None = setting(
-        None, "Square input side in pixels (default: the architecture's or base's).", low=1
+        None,
+        "Square input side in pixels (default: the architecture's or base's).",
+        low=1,
+        high=4096,
     )
     dropout: float | None = setting(
         None,
@@ -130,7 +133,7 @@ class DataSettings:
         high_open=True,
     )
     shapes_per_class: int = setting(
-        100, "Images per class of the built-in set (train + validation).", low=2
+        100, "Images per class of the built-in set (train + validation).", low=2, high=100_000
     )
     shape_classes: str | None = setting(
         None,

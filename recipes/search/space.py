@@ -208,12 +208,33 @@ def _range(name: str, setting: Setting, value: dict[str, Any]) -> Param:
             f"Space parameter {name}: a log range must stay above 0. Received: min={quoted(low)}"
         )
     step = value.get("step")
-    if step is not None and (not isinstance(step, int | float) or step <= 0):
-        raise UsageError(
-            f"Space parameter {name}: step must be a positive number. Received: {quoted(step)}"
-        )
+    if step is not None:
+        _check_step(name, step, low, high, log)
     return Param(name, kind, float(low) if kind == "float" else int(low),
                  float(high) if kind == "float" else int(high), log=log, step=step)  # fmt: skip
+
+
+MAX_GRID_POINTS = 10_000
+"""The most values a stepped range may hold (a grid search tries each)."""
+
+
+def _check_step(name: str, step: Any, low: float, high: float, log: bool) -> None:
+    """A grid step: a finite positive number (above 1 for a log range) of a bounded grid.
+
+    Raises:
+        UsageError: Not a number, not finite, too small, or a grid of more than
+            `MAX_GRID_POINTS` values.
+    """
+    number = isinstance(step, int | float) and not isinstance(step, bool)
+    if not number or not math.isfinite(step) or step <= 0 or (log and step <= 1):
+        need = "a number above 1 (the factor between values)" if log else "a positive number"
+        raise UsageError(f"Space parameter {name}: step must be {need}. Received: {quoted(step)}")
+    points = math.log(high / low) / math.log(step) if log else (high - low) / step
+    if points > MAX_GRID_POINTS:
+        raise UsageError(
+            f"Space parameter {name}: step {step:g} makes {points:.3g} values from {low:g} to "
+            f"{high:g}; a grid holds at most {MAX_GRID_POINTS:,}: take a larger step."
+        )
 
 
 def _setting(name: str, mode: str) -> Setting:

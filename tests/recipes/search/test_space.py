@@ -58,6 +58,11 @@ def test_a_space_file_narrows_fixes_and_removes(tmp_path):
         ("optimizer: {values: []}", "non-empty list"),
         ("- lr", "mapping"),
         (f"{RATIO}: 0.01", "applies to fine-tuning"),
+        ("label_smoothing: {min: 0, max: 0.5, step: 1.0e-300}", "a grid holds at most 10,000"),
+        ("label_smoothing: {min: 0, max: 0.5, step: .nan}", "step must be a positive number"),
+        ("label_smoothing: {min: 0, max: 0.5, step: .inf}", "step must be a positive number"),
+        ("lr: {min: 0.0001, max: 0.1, log: true, step: 0.5}", "step must be a number above 1"),
+        ("image_size: {min: 32, max: 100000}", r"image_size must be in \[1, 4096\]"),
     ],
 )
 def test_bad_space_files_are_one_line(tmp_path, text, message):
