@@ -10,6 +10,7 @@ shows the value the command's default preset resolves to.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -124,6 +125,16 @@ def _option(
     else:
         settings["type"] = {int: click.INT, float: click.FLOAT}.get(item.kind, click.STRING)
     return click.option(*names, **settings)
+
+
+class FiniteRange(click.FloatRange):
+    """`click.FloatRange` that also refuses `nan` (which no comparison with a bound catches)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value} is not a number.", param, ctx)
+        return number
 
 
 class NumberOrAuto(click.ParamType):

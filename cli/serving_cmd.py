@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from cli.completion import complete_directory, complete_file, complete_run
-from cli.options import SectionedCommand, count_option, schema_options
+from cli.options import FiniteRange, SectionedCommand, count_option, schema_options
 from cli.output import echo_json, info, json_option, stdout_to_stderr
 from recipes.config.schema import DEFAULT_MAX_PIXELS
 from recipes.serving.server.limits import ServeLimits
@@ -253,7 +253,7 @@ def export_command(
 @click.option("--quiet", is_flag=True, help="Do not log each request.")
 @click.option(
     "--max-request-mb",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteRange(min=0, min_open=True, max=4096),
     default=ServeLimits.max_request_bytes / 2**20,
     show_default=True,
     help="Largest request body, in MiB (413 beyond).",
@@ -273,7 +273,7 @@ def export_command(
 )
 @click.option(
     "--request-timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteRange(min=0, min_open=True, max=3600),
     default=ServeLimits.request_timeout,
     show_default=True,
     help="Seconds a client has to send a request's head, and again its body.",

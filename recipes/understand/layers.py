@@ -22,7 +22,7 @@ from typing import Any
 
 import keras
 
-from zoo.errors import UsageError, closest, hint_for
+from zoo.errors import UsageError, closest, hint_for, shorten
 
 SEPARATOR = "/"
 
@@ -113,11 +113,14 @@ def find_layer(model: Any, path: str) -> LayerInfo:
             return info
     paths = [info.path for info in infos]
     names = {info.path.rsplit(SEPARATOR, 1)[-1]: info.path for info in infos}
-    suggestions = closest(path, paths) or [names[name] for name in closest(path, names)]
+    suggestions = []
+    if len(path) <= 200:  # no layer path is longer; comparing a huge one would take minutes
+        suggestions = closest(path, paths) or [names[name] for name in closest(path, names)]
     maps = [info.path for info in infos if info.is_feature_map]
     shown = ", ".join(maps[-6:])
     raise UsageError(
-        f"{model.name} has no layer {path!r}.{hint_for(suggestions)} Layers inside a nested "
+        f"{model.name} has no layer {shorten(repr(path), 80)}.{hint_for(suggestions)} Layers "
+        "inside a nested "
         f"model are named by path ('outer/inner'); the model's last feature maps: {shown} "
         f"({len(paths)} layers in all; `--layer list` lists them)."
     )

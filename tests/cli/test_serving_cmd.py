@@ -100,6 +100,19 @@ def test_serve_without_versions(tmp_path):
     assert_one_line_error(result, 2, "holds no model version")
 
 
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--max-request-mb", "inf", "not in the range"),
+        ("--max-request-mb", "nan", "nan is not a number"),
+        ("--request-timeout", "inf", "not in the range"),
+        ("--request-timeout", "nan", "nan is not a number"),
+    ],
+)
+def test_serve_limits_are_finite(tmp_path, flag, value, message):
+    assert_one_line_error(invoke("serve", tmp_path, flag, value), 2, message)
+
+
 def test_evaluate_json(run_dir, tmp_path):
     data = image_folder(tmp_path / "data", CLASSES)
     result = invoke("evaluate", run_dir, "--data", data, "--json", "--output", tmp_path / "out")

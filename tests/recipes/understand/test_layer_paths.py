@@ -1,5 +1,7 @@
 """Layers by path into nested models, taps from the outer input, and the logits."""
 
+import time
+
 import keras
 import numpy as np
 import pytest
@@ -87,6 +89,13 @@ def test_an_unknown_layer_gets_the_closest_paths():
     message = str(error.value)
     assert "Did you mean: base/conv2" in message
     assert "'outer/inner'" in message and "--layer list" in message
+
+
+def test_a_huge_layer_name_is_refused_at_once_and_not_echoed_whole():
+    started = time.perf_counter()
+    with pytest.raises(UsageError) as error:
+        find_layer(nested_classifier(), "conv" * 32_768)
+    assert len(str(error.value)) < 600 and time.perf_counter() - started < 5
 
 
 def test_the_listing_names_every_layer_by_path():
