@@ -55,6 +55,16 @@ class DirectoryLock:
         handle.flush()
         self._handle = handle
 
+    def fileno(self) -> int:
+        """The held lock's file descriptor: a child process given it holds the lock too.
+
+        Raises:
+            RuntimeError: The lock is not held.
+        """
+        if self._handle is None:
+            raise RuntimeError(f"{self.path} is not held")
+        return self._handle.fileno()
+
     def release(self) -> None:
         """Lets go of the lock (the system does too when the process dies)."""
         if self._handle is not None:

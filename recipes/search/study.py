@@ -174,6 +174,12 @@ class StudyLayout:
         )
         self._lock.acquire()
 
+    def lock_fileno(self) -> int:
+        """The held lock's descriptor, for the processes that run the trials to share it."""
+        if self._lock is None:
+            raise RuntimeError(f"{self.path} is not locked")
+        return self._lock.fileno()
+
     def unlock(self) -> None:
         """Releases the lock (the system releases it too when the process dies)."""
         if self._lock is not None:

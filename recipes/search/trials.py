@@ -158,6 +158,11 @@ def run_trials(
 def run_in_processes(request: SearchRequest, study: StudyLayout) -> None:
     """Runs the study's trials in child processes, `TRIALS_PER_PROCESS` each.
 
+    A child shares the study's lock (the same open file: the lock holds until
+    the last of them lets go), so a `--resume` is refused while a child still
+    writes; and it dies with this process: it watches a pipe that only this
+    process holds open (`recipes.search.child`).
+
     Raises:
         ZooError: A child failed (its stderr says why), or two in a row died
             without finishing a trial.
@@ -168,7 +173,9 @@ def run_in_processes(request: SearchRequest, study: StudyLayout) -> None:
         crashed = 0
         while True:
             command = [sys.executable, "-m", "recipes.search.child", handle.name]
-            code = subprocess.run(command, check=False).returncode
+            lock = study.lock_fileno()
+            with subprocess.Popen(command, stdin=subprocess.PIPE, pass_fds=(lock,)) as child:
+                code = child.wait()  # stdin stays open until then: the child's lifeline
             if code == 0:
                 return
             if code == _MORE:

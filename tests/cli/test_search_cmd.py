@@ -93,6 +93,19 @@ def test_a_chief_and_two_workers_on_loopback(tmp_path):
     assert (study / "best.yaml").is_file()
 
 
+def _children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as listing:
+        return [int(child) for child in listing.read().split()]
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
 def test_a_study_killed_mid_trial_resumes_and_runs_that_trial_again(tmp_path):
     import os
     import signal
@@ -110,8 +123,14 @@ def test_a_study_killed_mid_trial_resumes_and_runs_that_trial_again(tmp_path):
     deadline = time.time() + 240
     while time.time() < deadline and not (study / "trials" / "1" / "execution-1").is_dir():
         time.sleep(0.1)
-    os.killpg(first.pid, signal.SIGKILL)  # the search and the process running its trials
+    children = _children(first.pid)
+    assert children, "no process runs the trials"
+    os.kill(first.pid, signal.SIGKILL)  # the search alone: the process running its trials follows
     first.wait()
+    deadline = time.time() + 30
+    while time.time() < deadline and any(_alive(pid) for pid in children):
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in children), "the trials outlived the search"
     assert not (study / "trials.csv").exists()
 
     result = run("search", *TINY, "--max-trials", "3", "--epochs", "2", "--output", study,

@@ -89,6 +89,13 @@ def check_images(tensors: dict[str, Any], max_pixels: int, limits: ServeLimits) 
             header = header_from_bytes(contents)
             if header is None:
                 continue  # not an image the decoder takes: the graph says so
+            if header.format == "JPEG" and header.pixels == 0:
+                # The bounded scan found no frame header: its size is unknown, not zero.
+                raise RequestError(
+                    HTTPStatus.BAD_REQUEST,
+                    f"Image {index} of '{name}' is a JPEG whose size is not in its first "
+                    "segments (no frame header within the header scan's bound); re-encode it",
+                )
             if header.pixels > max_pixels:
                 frames = f" in {header.frames} frames" if header.frames > 1 else ""
                 raise RequestError(

@@ -14,6 +14,7 @@ their error.
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from http import HTTPStatus
 from pathlib import Path
@@ -47,11 +48,29 @@ def _files_signature(directory: Path) -> tuple[Any, ...]:
         for name in files:
             path = os.path.join(root, name)
             try:
-                stat = os.stat(path)
+                info = os.stat(path)
             except OSError:
                 continue
-            entries.append((path, stat.st_size, stat.st_mtime_ns))
+            entries.append((path, info.st_size, info.st_mtime_ns))
     return tuple(sorted(entries, key=str))
+
+
+def _special_file(directory: Path) -> str | None:
+    """The first file of a version folder that is not a regular file (a FIFO, a device), if any.
+
+    Opening a FIFO waits for a writer, and TensorFlow would wait holding the
+    interpreter: the whole server would stop answering. `stat` never waits.
+    """
+    for root, _, files in os.walk(directory):
+        for name in files:
+            path = os.path.join(root, name)
+            try:
+                regular = stat.S_ISREG(os.stat(path).st_mode)
+            except OSError:
+                regular = False  # a dangling link: nothing to read either
+            if not regular:
+                return os.path.relpath(path, directory)
+    return None
 
 
 class ServedModel:
@@ -151,8 +170,14 @@ class ServedModel:
         """Loads one version and serves it; records the error when it fails."""
         import tensorflow as tf
 
+        special = _special_file(directory)
         if not (directory / "saved_model.pb").is_file():
             error = f"Version {number} of {self.name} has no saved_model.pb"
+        elif special is not None:
+            error = (
+                f"Version {number} of {self.name} holds {special}, which is not a regular file; "
+                "it was not loaded"
+            )
         else:
             try:
                 model = tf.saved_model.load(str(directory))

@@ -16,6 +16,8 @@ from PIL import Image
 from recipes.serving.export import export_model
 from recipes.serving.export.signatures import read_limits
 from recipes.serving.server import ServeLimits, make_server
+from recipes.serving.server.codec import RequestError
+from recipes.serving.server.limits import check_images
 from tests.serving_client import (
     b64,
     png,
@@ -95,6 +97,21 @@ def test_an_image_over_the_limit_is_400_before_decoding(small, image, size):
     )
     status, answer = request(small["base"] + ":predict", {"instances": small["images"][:1]})
     assert status == 200, answer
+
+
+def test_a_jpeg_whose_frame_header_lies_past_the_scan_is_refused_not_counted_as_zero():
+    large = io.BytesIO()
+    Image.new("RGB", (100, 100)).save(large, format="JPEG")
+    data = large.getvalue()
+    hostile = data[:2] + b"\xff\xd0" * 70_000 + data[2:]  # restart markers before the frame
+    with pytest.raises(RequestError, match="not in its first segments") as refused:
+        check_images({"image_bytes": tf.constant([hostile])}, MAX_PIXELS, ServeLimits())
+    assert refused.value.status == 400
+    check_images(
+        {"image_bytes": tf.constant([data[:2] + b"\xff\xd0" * 10 + data[2:]])},
+        10_000,
+        ServeLimits(),
+    )  # a few markers: the size is read, within the limit
 
 
 def test_instances_and_pixels_per_request_are_capped(small):

@@ -65,6 +65,17 @@ def test_a_broken_newest_version_leaves_the_last_good_one_serving(served):
     assert states(served)["99"] == ("AVAILABLE", "")
 
 
+def test_a_newer_version_holding_a_fifo_is_skipped_and_the_server_answers(served):
+    before = probabilities(served)
+    version = served["model_dir"] / "2"
+    shutil.copytree(served["model_dir"] / "1", version)
+    (version / "variables" / "variables.data-00000-of-00001").unlink()
+    os.mkfifo(version / "variables" / "variables.data-00000-of-00001")  # no writer: never ends
+    assert probabilities(served) == before  # the request returns: nothing waited on the FIFO
+    state, message = states(served)["2"]
+    assert state == "END" and "is not a regular file" in message
+
+
 def test_overwriting_the_served_version_reloads_it(served, shapes_run, tmp_path):
     before = probabilities(served)
     changed = tmp_path / "changed"
