@@ -258,6 +258,13 @@ def export_command(
     show_default=True,
     help="Largest request body, in MiB (413 beyond).",
 )
+@click.option(
+    "--max-inflight-mb",
+    type=FiniteRange(min=0, min_open=True, max=65536),
+    default=ServeLimits.max_inflight_bytes / 2**20,
+    show_default=True,
+    help="Most MiB of request bodies held at once over all clients (503 beyond).",
+)
 @count_option(
     "--max-instances",
     low=1,
@@ -284,6 +291,7 @@ def serve_command(
     host: str,
     quiet: bool,
     max_request_mb: float,
+    max_inflight_mb: float,
     max_instances: int,
     max_request_pixels: int,
     request_timeout: float,
@@ -300,6 +308,7 @@ def serve_command(
 
     limits = ServeLimits(
         max_request_bytes=int(max_request_mb * 2**20),
+        max_inflight_bytes=int(max_inflight_mb * 2**20),
         max_instances=max_instances,
         max_request_pixels=max_request_pixels,
         request_timeout=request_timeout,

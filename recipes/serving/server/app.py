@@ -9,6 +9,7 @@ clients' status checks, and the memory in use stays bounded.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import re
 from collections.abc import Callable
 from http import HTTPStatus
@@ -29,6 +30,22 @@ _ROUTE = re.compile(
     r"(?P<action>/metadata|:predict|:classify|:regress)?/?$"
 )
 _METHODS = ("GET", "POST")
+_LARGE_BODY = 1 << 20
+"""Bodies from this size on are followed by handing freed memory back to the system."""
+
+
+def give_memory_back() -> None:
+    """Returns the C heap's free memory to the system (glibc keeps large freed blocks).
+
+    Python frees a large body's buffer at once, but glibc's allocator keeps
+    freed blocks up to 32 MiB in its heap for reuse, so a burst of large
+    requests would leave the process at its peak size; `malloc_trim` gives
+    them back. Elsewhere than glibc it does nothing.
+    """
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 class ServingApp:
@@ -45,14 +62,16 @@ class ServingApp:
         self.limits = limits
         self.log = log
         self._predictions: anyio.CapacityLimiter | None = None  # made in the server's loop
+        self._inflight = 0  # body bytes held now, over all requests (changed in the loop only)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":  # lifespan events need no answer
             return
         request = Request(scope, receive)
         headers = {}
+        held = [0]  # the body bytes this request holds, given back when it is answered
         try:
-            document = await self._answer(request)
+            document = await self._answer(request, held)
             status = HTTPStatus.OK
         except RequestError as error:
             status, document = error.status, {"error": str(error)}
@@ -62,6 +81,10 @@ class ServingApp:
                 headers["Allow"] = ", ".join(_METHODS)
         except Exception as error:  # noqa: BLE001  (the server must keep serving)
             status, document = HTTPStatus.INTERNAL_SERVER_ERROR, {"error": first_line(error)}
+        finally:
+            self._inflight -= held[0]
+            if held[0] >= _LARGE_BODY:
+                give_memory_back()
         try:
             answer = encode_answer(document)
         except ValueError:
@@ -72,14 +95,14 @@ class ServingApp:
         client = f"{request.client.host}:{request.client.port}" if request.client else "-"
         self.log(f"{client} {request.method} {request.url.path} {status.value}")
 
-    async def _answer(self, request: Request) -> dict[str, Any]:
+    async def _answer(self, request: Request, held: list[int]) -> dict[str, Any]:
         method, path = request.method, request.url.path
         if method not in _METHODS:
-            await self._read_body(request)
+            await self._read_body(request, held)
             raise RequestError(
                 HTTPStatus.METHOD_NOT_ALLOWED, f"Method {method} is not allowed; use GET or POST"
             )
-        body = await self._read_body(request)
+        body = await self._read_body(request, held)
         match = _ROUTE.match(path)
         if match is None:
             return self._outside_the_api(method, path)
@@ -127,15 +150,33 @@ class ServingApp:
             }
         raise RequestError(HTTPStatus.NOT_FOUND, f"Not found: {path} (this server answers {base})")
 
+    def _hold(self, size: int, held: list[int]) -> None:
+        """Counts `size` more body bytes against the server's budget, or refuses them (503)."""
+        budget = self.limits.max_inflight_bytes
+        if self._inflight + size > budget:
+            raise RequestError(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                f"The server holds {self._inflight} bytes of request bodies, its budget is "
+                f"{budget} (zoo serve --max-inflight-mb); retry later",
+                close=True,
+            )
+        self._inflight += size
+        held[0] += size
+
     def _predict(self, body: bytes, version: int | None) -> dict[str, Any]:
         return self.model.predict(parse_json(body), version)
 
-    async def _read_body(self, request: Request) -> bytes:
-        """The whole body, within the size limit and the time left for the request.
+    async def _read_body(self, request: Request, held: list[int]) -> bytes:
+        """The whole body, within the size limit, the server's budget and the time left.
+
+        Every chunk is counted against `max_inflight_bytes` before it is kept
+        (`held[0]` says how much this request holds), so many clients sending
+        large bodies at once get 503 instead of taking the server's memory.
 
         Raises:
-            RequestError: Too large (413) or too slow (408); the connection is
-                closed after the answer, since the rest of the body is unread.
+            RequestError: Too large (413), over the server's budget (503) or
+                too slow (408); the connection is closed after the answer,
+                since the rest of the body is unread.
         """
         limit = self.limits.max_request_bytes
         announced = request.headers.get("content-length")
@@ -150,6 +191,7 @@ class ServingApp:
         async def collect() -> bytes:
             body = bytearray()
             async for chunk in request.stream():
+                self._hold(len(chunk), held)
                 body += chunk
                 if len(body) > limit:
                     raise RequestError(

@@ -29,6 +29,8 @@ class ServeLimits:
             the connection (or the previous answer) to the body's last byte.
         concurrent_predictions: Predictions computed at once; more wait their
             turn, while status and metadata requests are answered meanwhile.
+        max_inflight_bytes: Most bytes of request bodies the server holds at
+            once, over all connections (503 beyond: the client may retry).
     """
 
     max_request_bytes: int = 32 * 2**20
@@ -36,9 +38,15 @@ class ServeLimits:
     max_request_pixels: int = 200_000_000
     request_timeout: float = 30.0
     concurrent_predictions: int = 2
+    max_inflight_bytes: int = 256 * 2**20
 
     def __post_init__(self) -> None:
-        for name in ("max_request_bytes", "max_instances", "max_request_pixels"):
+        for name in (
+            "max_request_bytes",
+            "max_instances",
+            "max_request_pixels",
+            "max_inflight_bytes",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1. Received: {getattr(self, name)}")
         if not self.request_timeout > 0 or self.concurrent_predictions < 1:

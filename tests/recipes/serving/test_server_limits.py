@@ -34,6 +34,7 @@ LIMITS = ServeLimits(
     max_instances=4,
     max_request_pixels=3000,  # two 32x32 images together, not three
     request_timeout=1.0,
+    max_inflight_bytes=110_000,  # one full body and most of another, not three
 )
 
 
@@ -147,6 +148,22 @@ def test_a_body_over_the_limit_is_413_without_reading_it(small):
         status, headers, answer = read_response(stream)
         assert status == 413
         assert "exceeds 65536 bytes" in answer["error"]
+
+
+def test_bodies_in_flight_share_one_budget_and_give_it_back(small):
+    head = b"POST %s:predict HTTP/1.1\nHost: t\nContent-Length: 60000\n" % small["path"]
+    held = [raw_request(small["host"], small["port"], head, b"x" * 50_000) for _ in range(2)]
+    try:
+        time.sleep(0.3)  # both partial bodies are read: 100,000 bytes held
+        status, answer = request(small["base"] + ":predict", raw=b" " * 20_000)
+        assert status == 503 and "retry later" in answer["error"]
+    finally:
+        for sock, stream in held:
+            stream.close()
+            sock.close()
+    time.sleep(0.3)  # the server sees them go
+    status, answer = request(small["base"] + ":predict", {"instances": small["images"][:1]})
+    assert status == 200, answer
 
 
 def test_slow_and_silent_clients_are_cut_off(small):
