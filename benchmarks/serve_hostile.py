@@ -209,6 +209,31 @@ def _held(port: int, head: bytes, limit: float) -> str:
     return f"{time.monotonic() - started:.1f} s"
 
 
+def _bodies_in_flight(server: Server, clients: int, size: int) -> str:
+    """RSS before, at the peak and after `clients` connections each send `size` - 1 body bytes."""
+    before = server.memory("VmRSS")
+    head = b"POST /v1/models/tiny:predict HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size
+    sockets, refused = [], 0
+    chunk = b" " * (1 << 20)
+    for _ in range(clients):
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        try:
+            sock.sendall(head)
+            for start in range(0, size - 1, len(chunk)):
+                sock.sendall(chunk[: min(len(chunk), size - 1 - start)])
+        except OSError:
+            refused += 1  # answered 503 and closed while sending
+        sockets.append(sock)
+    time.sleep(1)
+    peak = server.memory("VmRSS")
+    for sock in sockets:
+        sock.close()
+    time.sleep(2)
+    after = server.memory("VmRSS")
+    sizes = f"{before:.0f} | {peak:.0f} | {after:.0f}"
+    return f"| {clients} x {size / 2**20:.0f} MB | {refused} | {sizes} |"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--code", type=Path, default=ROOT, help="Checkout the server runs from.")
@@ -262,6 +287,11 @@ def main() -> None:
                 f"\nstatus requests while a {len(big_body) / 2**20:.0f} MB prediction runs "
                 f"(answered {status}): median {median:.1f} ms, worst {worst:.1f} ms"
             )
+            print(
+                "\n| bodies held at once | cut off | RSS before | RSS with them | RSS after (MiB) |"
+            )
+            print("|---|---|---|---|---|")
+            print(_bodies_in_flight(server, 100, 30 * 2**20 - 1))
             announce = b"POST /v1/models/tiny:predict HTTP/1.1\r\nHost: x\r\n"
             print("\n| connection | held for |")
             print("|---|---|")
