@@ -41,6 +41,12 @@ from zoo.errors import UsageError, ZooError
 
 ADDRESSES = "KERAS_DISTRIBUTION_JOB_ADDRESSES"
 NUM_PROCESSES = "KERAS_DISTRIBUTION_NUM_PROCESSES"
+MAX_PROCESSES = 4096
+"""The most processes a run may count (process 0 keeps a set of the ones it waits for)."""
+HELLO_BYTES = 64
+"""The longest greeting a process sends process 0 (`zoo INDEX PROCESSES`)."""
+HELLO_SECONDS = 5.0
+"""How long process 0 gives a connection to greet it before it drops the connection."""
 PROCESS_ID = "KERAS_DISTRIBUTION_PROCESS_ID"
 _HOW = (
     f"set {ADDRESSES} (process 0's host:port), {NUM_PROCESSES} and {PROCESS_ID} "
@@ -108,8 +114,8 @@ def describe_cluster(environ: Mapping[str, str] | None = None) -> Cluster:
             f"--strategy multihost needs the cluster: {', '.join(missing)} unset; {_HOW}."
         )
     assert processes is not None and index is not None and addresses is not None
-    if processes < 1:
-        raise UsageError(f"{NUM_PROCESSES} must be at least 1. Received: {processes}")
+    if not 1 <= processes <= MAX_PROCESSES:
+        raise UsageError(f"{NUM_PROCESSES} must be 1 to {MAX_PROCESSES}. Received: {processes}")
     if not 0 <= index < processes:
         raise UsageError(
             f"{PROCESS_ID} must be 0 to {processes - 1} for {processes} processes. "
@@ -217,8 +223,11 @@ def _gather(cluster: Cluster, timeout: float) -> None:
                         f"{missing} of {cluster.processes}; start them all with the same cluster "
                         "settings (--cluster-timeout sets the wait)."
                     ) from None
+                problem = _check_peer(peer, cluster, waiting, deadline)
+                if problem is None:  # not a process of this run: dropped, the wait goes on
+                    peer.close()
+                    continue
                 peers.append(peer)
-                problem = _check_peer(peer, cluster, waiting)
                 if problem:
                     peer.sendall(f"error {problem}\n".encode())
                     raise ClusterError(problem)
@@ -229,13 +238,23 @@ def _gather(cluster: Cluster, timeout: float) -> None:
                 peer.close()
 
 
-def _check_peer(peer: socket.socket, cluster: Cluster, waiting: set[int]) -> str:
-    peer.settimeout(10)
+def _check_peer(
+    peer: socket.socket, cluster: Cluster, waiting: set[int], deadline: float
+) -> str | None:
+    """What is wrong with a process that greeted process 0 ("": nothing).
+
+    Returns `None` for a connection that is not a process of this run: one that
+    says nothing, too slowly, too much, or something else within
+    `HELLO_SECONDS` and `HELLO_BYTES`.
+    """
+    line = _read_line(peer, min(deadline, time.monotonic() + HELLO_SECONDS), HELLO_BYTES)
+    words = (line or "").split()
     try:
-        words = peer.makefile("r").readline().split()
+        if len(words) != 3 or words[0] != "zoo":
+            return None
         index, processes = int(words[1]), int(words[2])
-    except (OSError, ValueError, IndexError):
-        return f"something that is not a process of this run connected to {cluster.coordinator}"
+    except ValueError:
+        return None
     if processes != cluster.processes:
         return (
             f"process {index} counts {processes} processes, process 0 counts "
@@ -245,6 +264,24 @@ def _check_peer(peer: socket.socket, cluster: Cluster, waiting: set[int]) -> str
         return f"two processes have the id {index}; give each its own {PROCESS_ID}"
     waiting.discard(index)
     return ""
+
+
+def _read_line(peer: socket.socket, deadline: float, limit: int) -> str | None:
+    """One line of at most `limit` bytes, whole before `deadline`; `None` otherwise."""
+    received = b""
+    while b"\n" not in received:
+        left = deadline - time.monotonic()
+        if left <= 0 or len(received) >= limit:
+            return None
+        peer.settimeout(left)
+        try:
+            chunk = peer.recv(limit - len(received))
+        except OSError:
+            return None
+        if not chunk:
+            return None
+        received += chunk
+    return received.split(b"\n", 1)[0].decode("ascii", "replace")
 
 
 def _report(cluster: Cluster, timeout: float) -> None:

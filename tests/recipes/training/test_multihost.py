@@ -61,7 +61,8 @@ def test_first_slurm_host(nodelist, first):
         ({"KERAS_DISTRIBUTION_PROCESS_ID": "4"}, r"must be 0 to 3 .* Received: 4"),
         ({"KERAS_DISTRIBUTION_PROCESS_ID": "-1"}, "must be 0 to 3"),
         ({"KERAS_DISTRIBUTION_NUM_PROCESSES": "two"}, "whole number. Received: 'two'"),
-        ({"KERAS_DISTRIBUTION_NUM_PROCESSES": "0"}, "at least 1"),
+        ({"KERAS_DISTRIBUTION_NUM_PROCESSES": "0"}, "must be 1 to 4096"),
+        ({"KERAS_DISTRIBUTION_NUM_PROCESSES": "1000000000"}, "must be 1 to 4096"),
         ({"KERAS_DISTRIBUTION_JOB_ADDRESSES": "a:1,b:2"}, "lists 2 addresses but"),
         ({"KERAS_DISTRIBUTION_JOB_ADDRESSES": "10.0.0.1"}, "host:port"),
         ({"KERAS_DISTRIBUTION_JOB_ADDRESSES": "h:70000"}, "host:port"),
@@ -120,6 +121,41 @@ def test_a_process_gives_up_on_an_unreachable_coordinator():
     address = f"127.0.0.1:{_free_port()}"
     errors = _meet([Cluster(address, 2, 1, "environment")], timeout=1)
     assert f"could not reach the coordinator at {address} within 1 s" in errors[1]
+
+
+def test_connections_that_do_not_speak_the_protocol_are_dropped_and_the_wait_goes_on(monkeypatch):
+    import time
+
+    from recipes.training import multihost
+
+    monkeypatch.setattr(multihost, "HELLO_SECONDS", 1.0)
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    outcome = {}
+    coordinator = threading.Thread(
+        target=lambda: outcome.update(_meet([Cluster(address, 2, 0, "environment")]))
+    )
+    coordinator.start()
+    intruders = []
+    for payload in (b"", b"x" * 1_000_000, b"GET / HTTP/1.1\r\n\r\n", b"zoo 1"):
+        for _ in range(50):  # until process 0 listens
+            try:
+                intruder = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except ConnectionRefusedError:
+                time.sleep(0.05)
+        try:
+            intruder.sendall(payload)  # silence, a flood without a newline, HTTP, a slow half
+        except OSError:
+            pass  # dropped while it still sent
+        intruders.append(intruder)
+    started = time.monotonic()
+    errors = _meet([Cluster(address, 2, 1, "environment")])
+    coordinator.join(15)
+    for intruder in intruders:
+        intruder.close()
+    assert errors == {} and outcome == {} and not coordinator.is_alive()
+    assert time.monotonic() - started < 8  # a few seconds of greeting each, not the whole wait
 
 
 def test_a_busy_port_is_one_line():
