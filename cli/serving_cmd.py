@@ -266,6 +266,12 @@ def export_command(
     help="Most MiB of request bodies held at once over all clients (503 beyond).",
 )
 @count_option(
+    "--max-request-elements",
+    low=1,
+    default=ServeLimits.max_request_elements,
+    help_text="Most JSON values (numbers, arrays) in one request (413 beyond).",
+)
+@count_option(
     "--max-instances",
     low=1,
     default=ServeLimits.max_instances,
@@ -292,6 +298,7 @@ def serve_command(
     quiet: bool,
     max_request_mb: float,
     max_inflight_mb: float,
+    max_request_elements: int,
     max_instances: int,
     max_request_pixels: int,
     request_timeout: float,
@@ -309,6 +316,7 @@ def serve_command(
     limits = ServeLimits(
         max_request_bytes=int(max_request_mb * 2**20),
         max_inflight_bytes=int(max_inflight_mb * 2**20),
+        max_request_elements=max_request_elements,
         max_instances=max_instances,
         max_request_pixels=max_request_pixels,
         request_timeout=request_timeout,

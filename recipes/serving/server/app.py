@@ -20,7 +20,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from recipes.serving.server.codec import RequestError, encode_answer, parse_json
-from recipes.serving.server.limits import ServeLimits
+from recipes.serving.server.limits import ServeLimits, check_elements
 from recipes.serving.server.model import ServedModel
 from zoo.errors import first_line
 
@@ -164,6 +164,7 @@ class ServingApp:
         held[0] += size
 
     def _predict(self, body: bytes, version: int | None) -> dict[str, Any]:
+        check_elements(body, self.limits)
         return self.model.predict(parse_json(body), version)
 
     async def _read_body(self, request: Request, held: list[int]) -> bytes:

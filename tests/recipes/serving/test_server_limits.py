@@ -35,6 +35,7 @@ LIMITS = ServeLimits(
     max_request_pixels=3000,  # two 32x32 images together, not three
     request_timeout=1.0,
     max_inflight_bytes=110_000,  # one full body and most of another, not three
+    max_request_elements=20_000,
 )
 
 
@@ -150,6 +151,14 @@ def test_a_body_over_the_limit_is_413_without_reading_it(small):
         assert "exceeds 65536 bytes" in answer["error"]
 
 
+@pytest.mark.parametrize("element", [b"0", b"[]"])
+def test_a_body_of_many_tiny_values_is_413_before_parsing(small, element):
+    body = b'{"instances": [' + b",".join([element] * 21_000) + b"]}"  # under 64 KB
+    assert len(body) < LIMITS.max_request_bytes
+    status, answer = request(small["base"] + ":predict", raw=body)
+    assert status == 413 and "limit is 20000" in answer["error"]
+
+
 def test_bodies_in_flight_share_one_budget_and_give_it_back(small):
     head = b"POST %s:predict HTTP/1.1\nHost: t\nContent-Length: 60000\n" % small["path"]
     held = [raw_request(small["host"], small["port"], head, b"x" * 50_000) for _ in range(2)]
@@ -201,7 +210,7 @@ def test_malformed_http_is_refused(small):
     ("body", "message"),
     [
         (b'{"signature_name": "serving_images", "instances": [NaN]}', "NaN is not valid JSON"),
-        (b"[" * 30_000 + b"]" * 30_000, "nested too deeply"),
+        (b"[" * 15_000 + b"]" * 15_000, "nested too deeply"),
         (b'{"signature_name": ["a"], "instances": [1]}', "must be a string; received a list"),
         (b'{"signature_name": {"a": 1}, "instances": [1]}', "must be a string; received a dict"),
     ],
