@@ -15,6 +15,8 @@ It is meant for development and tests on a loopback address; use the
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import resource
 import socket
 import threading
 from collections.abc import Callable
@@ -36,8 +38,28 @@ BACKLOG = 1024
 KEEP_ALIVE_SECONDS = 5
 
 
-def _protocol_with_head_deadline(seconds: float) -> type[H11Protocol]:
-    """Uvicorn's h11 protocol, closing connections that send no complete request head in time."""
+def connection_cap(reserved: int = 64) -> int:
+    """The most connections to keep: the file limit (raised to the hard one) less `reserved`.
+
+    Each connection is a file descriptor; past the limit, `accept` fails and
+    the model's own files cannot be opened ("Too many open files").
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+            soft = max(soft, wanted)
+    return max(8, soft - reserved)
+
+
+def _protocol_with_head_deadline(seconds: float, cap: int) -> type[H11Protocol]:
+    """Uvicorn's h11 protocol, with two ways of closing connections that hold a file for nothing.
+
+    A connection that sends no complete request head within `seconds` is
+    closed; at `cap` connections, idle ones (between requests) are closed to
+    make room for a new one.
+    """
 
     class HeadDeadlineProtocol(H11Protocol):
         _head_deadline: asyncio.TimerHandle | None = None
@@ -45,6 +67,17 @@ def _protocol_with_head_deadline(seconds: float) -> type[H11Protocol]:
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._arm_head_deadline()
+            excess = len(self.connections) - cap
+            if excess > 0:  # shed idle connections first; uvicorn answers 503 past the cap
+                idle = [
+                    other
+                    for other in self.connections
+                    if other is not self
+                    and other.conn.their_state is h11.IDLE
+                    and other.conn.our_state is h11.IDLE
+                ]
+                for other in idle[:excess]:
+                    other.transport.close()
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
@@ -96,9 +129,11 @@ class ModelServer:
         family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self._socket = socket.create_server(address, family=family, backlog=BACKLOG)
         self.server_address = self._socket.getsockname()
+        cap = self.limits.max_connections or connection_cap()
         config = uvicorn.Config(
             ServingApp(model, self.limits, log or (lambda line: None)),
-            http=_protocol_with_head_deadline(self.limits.request_timeout),
+            http=_protocol_with_head_deadline(self.limits.request_timeout, cap),
+            limit_concurrency=cap + 1,  # the new connection counts until an idle one is shed
             lifespan="off",
             log_config=None,
             access_log=False,

@@ -34,6 +34,9 @@ class ServeLimits:
         max_request_elements: Most JSON values (numbers, strings, arrays) one
             body may hold (413 beyond): parsing costs by the element, and 30 MB
             of `0,` or `[]` would take a minute and gigabytes.
+        max_connections: Most connections kept open (`None`: the process's
+            file limit, raised to its hard limit, less 64); at the cap, idle
+            connections are closed first, then new requests get 503.
     """
 
     max_request_bytes: int = 32 * 2**20
@@ -43,6 +46,7 @@ class ServeLimits:
     concurrent_predictions: int = 2
     max_inflight_bytes: int = 256 * 2**20
     max_request_elements: int = 4_000_000
+    max_connections: int | None = None
 
     def __post_init__(self) -> None:
         for name in (

@@ -175,6 +175,28 @@ def test_bodies_in_flight_share_one_budget_and_give_it_back(small):
     assert status == 200, answer
 
 
+def test_at_the_connection_cap_idle_connections_make_room(small):
+    limits = ServeLimits(max_connections=3, request_timeout=30.0)
+    server = make_server(small["version_dir"].parent, port=0, limits=limits)
+    thread, host, port = serving(server)
+    try:
+        idle = [socket.create_connection((host, port), timeout=10) for _ in range(6)]
+        time.sleep(0.3)
+        status, answer = request(f"http://{host}:{port}/v1/models/pets")
+        assert status == 200, answer  # idle sockets were closed to make room
+        closed = 0
+        for sock in idle:
+            sock.settimeout(2)
+            try:
+                closed += sock.recv(1) == b""
+            except TimeoutError:
+                pass
+            sock.close()
+        assert closed >= 4  # six idle ones and the request, three kept at most
+    finally:
+        stop(server, thread)
+
+
 def test_slow_and_silent_clients_are_cut_off(small):
     head = b"POST %s:predict HTTP/1.1\nHost: t\nContent-Length: 60000\n" % small["path"]
     started = time.monotonic()
