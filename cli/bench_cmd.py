@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from cli.commands import ZooGroup
 from cli.completion import complete_architecture, complete_directory
 from cli.examples import EXAMPLES, examples_block
 from cli.options import count_option
@@ -13,7 +14,7 @@ from cli.output import echo_json, info, json_option, stdout_to_stderr
 from recipes.config.schema import JIT_MODES, PRECISIONS
 
 
-@click.group("bench")
+@click.group("bench", cls=ZooGroup)
 def bench_group() -> None:
     """Measure throughput against the plain-Keras way (ratios, not absolute times)."""
 

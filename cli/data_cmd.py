@@ -9,11 +9,12 @@ from typing import Any
 
 import click
 
+from cli.commands import ZooGroup
 from cli.options import SectionedCommand, schema_options
 from cli.output import echo_json, json_option, stdout_to_stderr
 
 
-@click.group("data")
+@click.group("data", cls=ZooGroup)
 def data_group() -> None:
     """Check image folders before training on them."""
 

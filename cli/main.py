@@ -6,13 +6,14 @@ Sub-commands live in their own modules and are imported only when run, so
 or input, 1: failure at run time); `--debug`, anywhere on the line, shows the
 traceback instead. While a command runs, the warnings image decoders print
 for slightly damaged files are kept off the terminal (`--debug` shows them).
+Commands import TensorFlow themselves once their arguments are parsed
+(`cli.commands`).
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -66,26 +67,6 @@ def _package_version() -> str:
         return "unknown"
 
 
-def _tensorflow_first(invoke: Callable[[click.Context], Any]) -> Callable[[click.Context], Any]:
-    """A command's `invoke` that imports TensorFlow quietly first.
-
-    Click parses a command's arguments before it invokes the command, so a
-    mistyped command or option is answered at once (TensorFlow takes seconds
-    to import), and TensorFlow's start-up chatter never reaches the terminal.
-    A command that checks its settings before it needs TensorFlow sets
-    `imports_tensorflow_itself` and calls `import_tensorflow_quietly` after
-    its checks.
-    """
-
-    def invoke_after_import(ctx: click.Context) -> Any:
-        from recipes.data.noise import import_tensorflow_quietly
-
-        import_tensorflow_quietly()
-        return invoke(ctx)
-
-    return invoke_after_import
-
-
 def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
         ctx.ensure_object(dict)["debug"] = True
@@ -122,9 +103,6 @@ class LazyGroup(click.Group):
             return None
         module_name, attribute = COMMANDS[cmd_name][0].split(":")
         command = getattr(importlib.import_module(module_name), attribute)
-        if not getattr(command, "imports_tensorflow_itself", False):
-            command.invoke = _tensorflow_first(command.invoke)  # type: ignore[method-assign]
-            command.imports_tensorflow_itself = True  # type: ignore[attr-defined]
         command.epilog = epilog(cmd_name, command.epilog)
         _add_debug_option(command)
         return command

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
+from cli.commands import ZooCommand
 from cli.completion import complete_architecture
 from cli.output import echo_json, json_option
 
 
-@click.command("list")
+@click.command("list", cls=ZooCommand, tensorflow_first=False)  # never needs it
 @click.argument("pattern", required=False, shell_complete=complete_architecture)
 @json_option
 def list_command(pattern: str | None, as_json: bool) -> None:
@@ -31,7 +32,7 @@ def list_command(pattern: str | None, as_json: bool) -> None:
         )
 
 
-@click.command("info")
+@click.command("info", cls=ZooCommand, tensorflow_first=False)  # after the name
 @click.argument("name", shell_complete=complete_architecture)
 @click.option(
     "--classes",
@@ -91,7 +92,3 @@ def info_command(name: str, classes: int | None, image_size: int | None, as_json
                 else ", ".join(str(v) for v in value)
             )
         click.echo(f"{key.replace('_', ' '):>17}: {value or '-'}")
-
-
-list_command.imports_tensorflow_itself = True  # type: ignore[attr-defined]  # never needs it
-info_command.imports_tensorflow_itself = True  # type: ignore[attr-defined]  # after the name

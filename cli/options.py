@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from cli.commands import ZooCommand
 from cli.completion import Completer, setting_completions
 from recipes.config.files import DEFAULT_PRESETS, list_presets, load_preset
 from recipes.config.run import defaults, flatten
@@ -31,7 +32,7 @@ class SchemaOption(click.Option):
         self.section = section
 
 
-class SectionedCommand(click.Command):
+class SectionedCommand(ZooCommand):
     """A command whose `--help` lists options under their section's title.
 
     The command's own sections (e.g. `search`) come first, then the schema's

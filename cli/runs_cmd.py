@@ -8,13 +8,14 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
+from cli.commands import ZooGroup
 from cli.completion import complete_directory
 from cli.output import echo_json, info, json_option
 
 DEFAULT_FOLDER = "runs"
 
 
-class RunsGroup(click.Group):
+class RunsGroup(ZooGroup):
     """`zoo runs [DIR]` lists (the `list` sub-command); `zoo runs prune` prunes."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -57,10 +58,7 @@ def runs_group() -> None:
     """
 
 
-runs_group.imports_tensorflow_itself = True  # type: ignore[attr-defined]  # never needs it
-
-
-@runs_group.command("list")
+@runs_group.command("list", tensorflow_first=False)  # never needs it
 @_FOLDER_ARGUMENT
 @json_option
 def list_command(folder: Path | None, as_json: bool) -> None:
@@ -78,7 +76,7 @@ def list_command(folder: Path | None, as_json: bool) -> None:
     click.echo(f"{_count(len(runs), 'run')} in {where}, {_size(total)} in all.")
 
 
-@runs_group.command("prune")
+@runs_group.command("prune", tensorflow_first=False)
 @_FOLDER_ARGUMENT
 @click.option(
     "--interrupted",

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from cli.commands import ZooGroup
 from cli.completion import complete_directory
 from cli.options import SchemaOption, SectionedCommand, given_settings, schema_options
 from cli.output import echo_json, info, json_option, stdout_to_stderr
@@ -15,7 +16,7 @@ TUNERS = ("random", "grid", "bayesian", "hyperband")
 OBJECTIVES = ("val_accuracy", "val_loss")
 
 
-class SearchGroup(click.Group, SectionedCommand):
+class SearchGroup(ZooGroup, SectionedCommand):
     """`zoo search [OPTIONS]` runs a study; `zoo search report STUDY` reads one."""
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

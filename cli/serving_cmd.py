@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from cli.commands import ZooCommand
 from cli.completion import complete_directory, complete_file, complete_run
 from cli.options import FiniteRange, SectionedCommand, count_option, schema_options
 from cli.output import echo_json, info, json_option, stdout_to_stderr
@@ -15,7 +16,9 @@ from recipes.serving.server.limits import ServeLimits
 _MODEL_HELP = "RUN is a run directory written by `zoo train`/`zoo finetune`, or a .keras file."
 
 
-@click.command("evaluate", epilog=_MODEL_HELP, cls=SectionedCommand)
+@click.command(
+    "evaluate", epilog=_MODEL_HELP, cls=SectionedCommand, tensorflow_first=False
+)  # after the checks
 @click.argument("run", metavar="RUN", shell_complete=complete_run)
 @schema_options("evaluate")
 @click.option(
@@ -112,7 +115,9 @@ def _print_evaluation(report: dict[str, Any]) -> None:
         click.echo(f"{kind:<5} {path}")
 
 
-@click.command("predict", epilog=_MODEL_HELP)
+@click.command(
+    "predict", epilog=_MODEL_HELP, cls=ZooCommand, tensorflow_first=False
+)  # after the checks
 @click.argument("run", metavar="RUN", shell_complete=complete_run)
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE...", shell_complete=complete_file)
 @count_option("--top-k", low=1, default=5, help_text="Classes listed per image.")
@@ -144,7 +149,9 @@ def predict_command(
         info(f"skipped {entry['path']}: {entry['reason']}")
 
 
-@click.command("export", epilog=_MODEL_HELP)
+@click.command(
+    "export", epilog=_MODEL_HELP, cls=ZooCommand, tensorflow_first=False
+)  # after the checks
 @click.argument("run", metavar="RUN", shell_complete=complete_run)
 @click.option(
     "--output",
@@ -233,7 +240,7 @@ def export_command(
             click.echo(f"  {kind}: {path}")
 
 
-@click.command("serve")
+@click.command("serve", cls=ZooCommand)
 @click.argument(
     "model_dir", metavar="saved_models/NAME", type=click.Path(), shell_complete=complete_directory
 )
@@ -333,7 +340,3 @@ def serve_command(
     finally:
         server.server_close()
     info("Stopped.")
-
-
-for _command in (evaluate_command, predict_command, export_command):
-    _command.imports_tensorflow_itself = True  # type: ignore[attr-defined]  # after the checks

@@ -238,7 +238,7 @@ def _report_data(data: Any) -> None:
         info(data.cache_note)
 
 
-@click.command("train", cls=SectionedCommand)
+@click.command("train", cls=SectionedCommand, tensorflow_first=False)  # after the checks
 @schema_options("train")
 @CONFIG_OPTION
 @DRY_RUN_OPTION
@@ -285,7 +285,7 @@ def _overfit(flags: dict[str, Any], config_file: str | None, images: int, as_jso
         click.get_current_context().exit(1)
 
 
-@click.command("finetune", cls=SectionedCommand)
+@click.command("finetune", cls=SectionedCommand, tensorflow_first=False)  # after the checks
 @schema_options("finetune")
 @CONFIG_OPTION
 @DRY_RUN_OPTION
@@ -293,7 +293,3 @@ def _overfit(flags: dict[str, Any], config_file: str | None, images: int, as_jso
 def finetune_command(as_json: bool, config_file: str | None, **flags: Any) -> None:
     """Fine-tune a pretrained base with a new head, in two phases."""
     _run("finetune", flags, config_file, as_json)
-
-
-for _command in (train_command, finetune_command):
-    _command.imports_tensorflow_itself = True  # type: ignore[attr-defined]  # after the checks

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from cli.commands import ZooCommand
 from cli.completion import complete_directory, complete_file, complete_run
 from cli.output import echo_json, info, json_option, stdout_to_stderr
 
@@ -71,7 +72,7 @@ def _report(result: dict[str, Any], as_json: bool, paths: list[str]) -> None:
         info(f"skipped {entry['path']}: {entry['reason']}")
 
 
-@click.command("plot")
+@click.command("plot", cls=ZooCommand)
 @click.argument("runs", nargs=-1, required=True, metavar="RUN...", shell_complete=complete_run)
 @click.option(
     "--output",
@@ -87,7 +88,7 @@ def plot_command(runs: tuple[str, ...], output: str | None, as_json: bool) -> No
     _report(result, as_json, [result["png"]])
 
 
-@click.command("filters", epilog=_MODEL_HELP)
+@click.command("filters", epilog=_MODEL_HELP, cls=ZooCommand)
 @click.argument("run", metavar="RUN", shell_complete=complete_run)
 @_layer_option("the first convolution")
 @_output_option("RUN/filters")
@@ -103,7 +104,7 @@ def filters_command(run: str, layer: str | None, output_dir: str | None, as_json
     _report(result, as_json, [result["png"]])
 
 
-@click.command("activations", epilog=_MODEL_HELP)
+@click.command("activations", epilog=_MODEL_HELP, cls=ZooCommand)
 @click.argument("run", metavar="RUN", shell_complete=complete_run)
 @click.argument("image", metavar="IMAGE", shell_complete=complete_file)
 @_layer_option("the first convolution")
@@ -122,7 +123,7 @@ def activations_command(
     _report(result, as_json, [result["png"]])
 
 
-@click.command("explain", epilog=_MODEL_HELP)
+@click.command("explain", epilog=_MODEL_HELP, cls=ZooCommand)
 @click.argument("run", metavar="RUN", shell_complete=complete_run)
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE...", shell_complete=complete_file)
 @click.option(
@@ -196,7 +197,7 @@ def _print_check(name: str, check: dict[str, Any]) -> None:
     )
 
 
-@click.command("neighbors", epilog=_MODEL_HELP)
+@click.command("neighbors", epilog=_MODEL_HELP, cls=ZooCommand)
 @click.argument("run", metavar="RUN", shell_complete=complete_run)
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE...", shell_complete=complete_file)
 @_data_option("Folder of class sub-folders to search (the training data).")
@@ -226,7 +227,7 @@ def neighbors_command(
     _report(result, as_json, paths)
 
 
-@click.command("embed", epilog=_MODEL_HELP)
+@click.command("embed", epilog=_MODEL_HELP, cls=ZooCommand)
 @click.argument("run", metavar="RUN", shell_complete=complete_run)
 @_data_option("Folder of class sub-folders.")
 @click.option(

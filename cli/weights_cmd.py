@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from cli.commands import ZooGroup
 from cli.completion import complete_architecture
 from cli.output import echo_json, json_option, stdout_to_stderr
 
@@ -18,7 +19,7 @@ _TOP_OPTION = click.option(
 )
 
 
-@click.group("weights")
+@click.group("weights", cls=ZooGroup)
 def weights_group() -> None:
     """Manage the ImageNet weights cache (list, fetch, import).
 

@@ -78,7 +78,7 @@ def read_trials(study: StudyLayout) -> list[TrialRow]:
     Returns:
         The trials, in id order.
     """
-    from keras_tuner.src.engine.trial import Trial
+    from keras_tuner.engine.trial import Trial  # keras-tuner's public module for its trial files
 
     objective = study.describe()["objective"]
     rows = []

@@ -8,6 +8,14 @@ grows without bound. The CLI therefore runs the trials in child processes,
 (keras-tuner's own resume), runs that many trials and exits, and the next
 child goes on where it stopped. An interrupted trial is run again by the next
 child, as keras-tuner does on any reload. A child is `recipes.search.child`.
+
+How a child stops after its trials: keras-tuner has no public "run N more
+trials" (`search()` runs until the oracle's budget is spent, and Hyperband ends
+its brackets by its own rules), so the tuner class is given a mixin
+(`_Bounded`) whose `on_trial_end`, after the oracle has recorded the trial,
+raises `_Enough` once the child's share is done; `run_trials` catches it. The
+oracle's files are complete at that point: it is keras-tuner's own state
+after a finished trial, which the next child reloads.
 """
 
 from __future__ import annotations

@@ -146,3 +146,17 @@ def test_decoder_warnings_stay_off_stderr_while_a_command_runs(tmp_path, capfd):
     result = CliRunner().invoke(cli, [*args, "--debug"])
     assert result.exit_code == 0, result.output
     assert "Corrupt JPEG data: 2 extraneous bytes" in capfd.readouterr().err
+
+
+def test_every_command_is_one_of_the_zoo_s_command_classes():
+    import click
+
+    from cli.commands import ZooCommand, ZooGroup
+    from cli.main import COMMANDS, cli
+
+    context = click.Context(cli)
+    for name in COMMANDS:
+        command = cli.get_command(context, name)
+        commands = [command, *getattr(command, "commands", {}).values()]
+        for each in commands:  # so each imports TensorFlow after its arguments, or says why not
+            assert isinstance(each, ZooCommand | ZooGroup), (name, each.name)
