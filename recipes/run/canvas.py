@@ -15,7 +15,9 @@ from typing import Any
 from zoo.atomic import atomic_write_bytes
 
 TITLE_INCHES = 0.35
-"""Height kept free for each line of a figure's title."""
+"""Height kept free for a figure's title."""
+LINE_INCHES = 0.2
+"""More height for each further line of a long title."""
 
 
 def new_figure(width: float, height: float, dpi: int = 100) -> Any:
@@ -48,7 +50,8 @@ def png_bytes(figure: Any, tight: bool = True) -> bytes:
     if tight:  # leaving room for a title over all the axes
         title = figure.get_suptitle()
         lines = title.count("\n") + 1 if title else 0
-        top = 1.0 - lines * TITLE_INCHES / figure.get_figheight()
+        kept = TITLE_INCHES + LINE_INCHES * (lines - 1) if lines else 0.0
+        top = 1.0 - kept / figure.get_figheight()
         figure.tight_layout(rect=(0.0, 0.0, 1.0, top))
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
