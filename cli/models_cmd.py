@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from cli.commands import ZooCommand
@@ -32,7 +34,7 @@ def list_command(pattern: str | None, as_json: bool) -> None:
         )
 
 
-@click.command("info", cls=ZooCommand, tensorflow_first=False)  # after the name
+@click.command("info", cls=ZooCommand, tensorflow_first=False)  # the catalog, or a build
 @click.argument("name", shell_complete=complete_architecture)
 @click.option(
     "--classes",
@@ -49,36 +51,20 @@ def list_command(pattern: str | None, as_json: bool) -> None:
 @json_option
 def info_command(name: str, classes: int | None, image_size: int | None, as_json: bool) -> None:
     """Show one architecture: parameters, multiply-adds, input, preprocessing, paper."""
-    from zoo.names import canonical_name
+    from zoo.names import CATALOG, canonical_name
 
     name = canonical_name(name)  # a mistyped name is refused before TensorFlow loads
-    from recipes.data.noise import import_tensorflow_quietly
-
-    import_tensorflow_quietly()
-    from zoo import build_model, get_spec
-    from zoo.builder import architecture_options
-    from zoo.complexity import count_macs, count_params
-
-    spec = get_spec(name)
-    input_shape = None if image_size is None else (image_size, image_size, spec.channels)
-    model = build_model(spec.name, classes=classes, input_shape=input_shape)
-    total, trainable = count_params(model)
+    entry = dict(CATALOG[name])
+    if classes is not None or image_size is not None:  # another build: count it
+        entry.update(_counted(name, classes, image_size))
     document = {
-        "name": spec.name,
-        "family": spec.family,
-        "aliases": list(spec.aliases),
-        "description": spec.description,
-        "params": total,
-        "trainable_params": trainable,
-        "macs": count_macs(model),
-        "input_shape": list(model.input_shape[1:]),
-        "min_input_size": spec.min_size,
-        "classes": spec.classes if classes is None else classes,
-        "preprocessing": spec.preprocessing,
-        "weights": list(spec.weights),
-        "paper": spec.paper,
-        "options": architecture_options(spec),
-    }
+        key: entry[key]
+        for key in (
+            "name", "family", "aliases", "description", "params", "trainable_params", "macs",
+            "input_shape", "min_input_size", "classes", "preprocessing", "weights", "paper",
+            "options",
+        )
+    }  # fmt: skip
     if as_json:
         echo_json(document)
         return
@@ -92,3 +78,24 @@ def info_command(name: str, classes: int | None, image_size: int | None, as_json
                 else ", ".join(str(v) for v in value)
             )
         click.echo(f"{key.replace('_', ' '):>17}: {value or '-'}")
+
+
+def _counted(name: str, classes: int | None, image_size: int | None) -> dict[str, Any]:
+    """Parameters, MACs and input of a build other than the default one (loads TensorFlow)."""
+    from recipes.data.noise import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    from zoo import build_model, get_spec
+    from zoo.complexity import count_macs, count_params
+
+    spec = get_spec(name)
+    input_shape = None if image_size is None else (image_size, image_size, spec.channels)
+    model = build_model(spec.name, classes=classes, input_shape=input_shape)
+    total, trainable = count_params(model)
+    return {
+        "params": total,
+        "trainable_params": trainable,
+        "macs": count_macs(model),
+        "input_shape": list(model.input_shape[1:]),
+        "classes": spec.classes if classes is None else classes,
+    }

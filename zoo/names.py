@@ -4,8 +4,9 @@ Answering `zoo list`, completing `--arch` and refusing a mistyped name must
 take a fraction of a second, but the architecture modules import Keras to
 register themselves. So `catalog.json` beside this file holds each
 architecture's listing (family, parameters with its default classes, classes,
-input size, weights, aliases), written from the registry by
-`python -m zoo.names`; a test keeps it equal to the registry. The registry's
+input size, weights, aliases), what `zoo info` shows of it, and the MACs of
+its default build, written from the registry by `python -m zoo.names`; tests
+keep it equal to the registry and to what the builders build. The registry's
 own lookup (`zoo.registry.get_spec`) uses `canonical_name` too, so both answer
 a name alike.
 """
@@ -22,7 +23,7 @@ from zoo.errors import UnknownNameError, closest, hint_for
 
 CATALOG_FILE = Path(__file__).with_name("catalog.json")
 CATALOG: dict[str, dict[str, Any]] = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))
-"""Name -> `name`, `family`, `params`, `classes`, `input_size`, `weights`, `aliases`."""
+"""Name -> what `zoo list` and `zoo info NAME` show (`catalog_from_registry` and `BUILT`)."""
 ARCHITECTURES: tuple[str, ...] = tuple(sorted(CATALOG))
 ALIASES: dict[str, str] = {
     alias: name for name, entry in CATALOG.items() for alias in entry["aliases"]
@@ -95,8 +96,13 @@ def matching(pattern: str | None, aliases: Mapping[str, Iterable[str]] | None = 
     )
 
 
+BUILT = ("trainable_params", "macs", "input_shape")
+"""What the catalog holds of each architecture's default build (counted by building it)."""
+
+
 def catalog_from_registry() -> dict[str, dict[str, Any]]:
-    """The catalog as the registry describes it now (imports the architectures)."""
+    """The catalog as the registry declares it now (imports the architectures, builds none)."""
+    from zoo.builder import architecture_options
     from zoo.registry import get_spec, list_models
 
     entries = {}
@@ -110,9 +116,31 @@ def catalog_from_registry() -> dict[str, dict[str, Any]]:
             "input_size": spec.default_size,
             "weights": list(spec.weights),
             "aliases": list(spec.aliases),
+            "description": spec.description,
+            "min_input_size": spec.min_size,
+            "preprocessing": spec.preprocessing,
+            "paper": spec.paper,
+            "options": json.loads(json.dumps(architecture_options(spec))),
         }
     return entries
 
 
+def default_build(name: str) -> dict[str, Any]:
+    """`BUILT` of an architecture's default build (its paper's classes and input size)."""
+    from zoo.builder import build_model
+    from zoo.complexity import count_macs, count_params
+
+    model = build_model(name)
+    _, trainable = count_params(model)
+    return {
+        "trainable_params": trainable,
+        "macs": count_macs(model),
+        "input_shape": list(model.input_shape[1:]),
+    }
+
+
 if __name__ == "__main__":
-    CATALOG_FILE.write_text(json.dumps(catalog_from_registry(), indent=1) + "\n", encoding="utf-8")
+    catalog = catalog_from_registry()
+    for entry in catalog.values():
+        entry.update(default_build(entry["name"]))
+    CATALOG_FILE.write_text(json.dumps(catalog, indent=1) + "\n", encoding="utf-8")

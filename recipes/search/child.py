@@ -20,7 +20,10 @@ ORPHANED = 137
 
 
 def _end_with_parent() -> None:
-    sys.stdin.buffer.read()  # returns at end of file: the parent has gone
+    # The descriptor, not `sys.stdin`: a thread blocked in the buffered reader holds its
+    # lock, which the interpreter needs at a normal exit.
+    while os.read(sys.stdin.fileno(), 4096):
+        pass  # the parent never writes; the read returns b"" when it has gone
     os._exit(ORPHANED)  # at once: nothing of this process may outlive its parent
 
 

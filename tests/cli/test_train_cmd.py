@@ -237,7 +237,11 @@ def test_ctrl_c_says_how_to_continue_and_the_run_resumes(tmp_path):
     args = ["train", "--arch", "lenet5", "--classes", "3", "--image-size", "32"]
     args += ["--shapes-per-class", "60", "--epochs", "200", "--output", str(run)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", *args], stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "cli.main", *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        # A pytest-xdist worker ignores SIGINT, and a child inherits that: give it a terminal's.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 300  # a loaded CI machine takes its time to start TensorFlow
     while not (run / "history.csv").is_file() and time.time() < deadline:

@@ -8,12 +8,38 @@ import pytest
 
 import zoo
 from zoo.errors import UnknownNameError
-from zoo.names import ARCHITECTURES, CATALOG, canonical_name, catalog_from_registry, matching
+from zoo.names import (
+    ARCHITECTURES,
+    BUILT,
+    CATALOG,
+    canonical_name,
+    catalog_from_registry,
+    default_build,
+    matching,
+)
 
 
 def test_the_catalog_is_the_registry_s():
     assert ARCHITECTURES == tuple(zoo.list_models())
-    assert CATALOG == catalog_from_registry(), "rewrite zoo/catalog.json: python -m zoo.names"
+    declared = {name: {k: v for k, v in e.items() if k not in BUILT} for name, e in CATALOG.items()}
+    assert declared == catalog_from_registry(), "rewrite zoo/catalog.json: python -m zoo.names"
+
+
+@pytest.mark.parametrize("name", ["lenet5", "alexnet", "resnet20", "resnet18", "googlenet"])
+def test_the_catalog_s_counts_are_what_the_builder_builds(name):
+    assert {key: CATALOG[name][key] for key in BUILT} == default_build(name)
+
+
+def test_info_of_a_name_loads_no_tensorflow():
+    script = (
+        "import sys, json\n"
+        "from click.testing import CliRunner\n"
+        "from cli.main import cli\n"
+        "result = CliRunner().invoke(cli, ['info', 'ResNet-18', '--json'])\n"
+        "print(json.loads(result.stdout)['macs'], 'tensorflow' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == [str(CATALOG["resnet18"]["macs"]), "False"], out.stderr
 
 
 def test_importing_the_names_loads_no_tensorflow():
