@@ -318,9 +318,7 @@ RUN_FILES = frozenset(
     }
 )  # fmt: skip
 """The files of a run directory (`RunLayout`'s, and `zoo embed`'s pointer to its projector)."""
-RUN_FOLDERS = frozenset(
-    {RunLayout.LOGS, "explain", "embed", "filters", "activations", "neighbors"}
-)
+RUN_FOLDERS = frozenset({RunLayout.LOGS, "explain", "embed", "filters", "activations", "neighbors"})
 """The folders training and the picture commands write inside a run by default."""
 _REPORTS = re.compile(
     r"^([\w.-]+-)?(evaluation-[\w-]+\.json|(confusion|top-losses)-[\w-]+\.(csv|png))$"
@@ -336,4 +334,3 @@ def _written_by_zoo(entry: Path) -> bool:
         return entry.name in RUN_FOLDERS
     name = entry.name
     return name in RUN_FILES or bool(_REPORTS.match(name)) or ".partial" in name
-
