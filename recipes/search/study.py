@@ -174,11 +174,13 @@ class StudyLayout:
         )
         self._lock.acquire()
 
-    def lock_fileno(self) -> int:
-        """The held lock's descriptor, for the processes that run the trials to share it."""
-        if self._lock is None:
-            raise RuntimeError(f"{self.path} is not locked")
-        return self._lock.fileno()
+    def lock_fileno(self) -> int | None:
+        """The held lock's descriptor, for the processes that run the trials to share it.
+
+        `None` when this process holds no lock: a keras-tuner worker shares the
+        chief's study without locking it.
+        """
+        return None if self._lock is None else self._lock.fileno()
 
     def unlock(self) -> None:
         """Releases the lock (the system releases it too when the process dies)."""

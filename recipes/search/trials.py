@@ -182,7 +182,8 @@ def run_in_processes(request: SearchRequest, study: StudyLayout) -> None:
         while True:
             command = [sys.executable, "-m", "recipes.search.child", handle.name]
             lock = study.lock_fileno()
-            with subprocess.Popen(command, stdin=subprocess.PIPE, pass_fds=(lock,)) as child:
+            shared = () if lock is None else (lock,)
+            with subprocess.Popen(command, stdin=subprocess.PIPE, pass_fds=shared) as child:
                 code = child.wait()  # stdin stays open until then: the child's lifeline
             if code == 0:
                 return

@@ -204,7 +204,7 @@ def test_lp_ft_starts_from_a_fitted_head_and_never_ends_below_its_probe(tmp_path
     assert result.history[0]["lr"] == pytest.approx(0.003 / 10)  # lp-ft: lr / 10
     for key in ("probe_val_accuracy", "knn_val_accuracy", "probe_strength", "probe_seconds"):
         assert key in metrics, key
-    assert metrics["val_accuracy"] >= metrics["probe_val_accuracy"] - 1e-6
+    assert metrics["val_accuracy"] >= metrics["probe_val_accuracy"] - 5e-5  # recorded to 4 places
     # A fitted head starts below ln(C) by design: no warning blames the user's data for it.
     sanity = json.loads(Path(result.run_dir, "sanity.json").read_text())
     assert sanity["fitted_head"] is True
@@ -324,6 +324,6 @@ def test_an_applications_base_with_a_weights_file_gets_a_fitted_head(tmp_path):
         )
     )
     assert [row["phase"] for row in result.history] == ["finetune"]
-    assert result.metrics["val_accuracy"] >= result.metrics["probe_val_accuracy"] - 1e-6
+    assert result.metrics["val_accuracy"] >= result.metrics["probe_val_accuracy"] - 5e-5
     model = keras.saving.load_model(Path(result.run_dir) / "model.keras")
     assert nested_base(model).count_params() == base.count_params()

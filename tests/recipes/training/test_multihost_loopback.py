@@ -204,6 +204,6 @@ def test_two_processes_fine_tune_from_the_same_fitted_probe(tmp_path):
     _finish(processes)
     metrics = json.loads((run / "metrics.json").read_text())
     assert {"probe_val_accuracy", "knn_val_accuracy"} <= set(metrics)
-    assert metrics["val_accuracy"] >= metrics["probe_val_accuracy"] - 1e-6
+    assert metrics["val_accuracy"] >= metrics["probe_val_accuracy"] - 5e-5  # 4 places
     rows = (run / "history.csv").read_text().splitlines()[1:]
     assert [row.split(",")[:2] for row in rows] == [["1", "finetune"]]
