@@ -12,13 +12,14 @@ import pytest  # noqa: E402
 
 
 def pytest_configure(config):
-    """Imports Keras once, then keeps what it made out of every later garbage collection.
+    """Imports Keras once, then keeps what lives on out of later garbage collections.
 
-    Each test ends with `keras.backend.clear_session()`, which runs a full
-    collection; TensorFlow's and Keras' half a million module-level objects
-    would make each one take most of a second. `gc.freeze()` moves what is
-    alive now to the permanent generation, which collections skip. The xdist
-    controller runs no test and imports nothing.
+    A test ends with a garbage collection (Keras' models are full of reference
+    cycles); scanning TensorFlow's and Keras' half a million module-level
+    objects each time made it take most of a second. `gc.freeze()` moves what
+    is alive to the permanent generation, which collections skip, so each
+    test's collection scans what that test made. The xdist controller runs no
+    test and imports nothing.
     """
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         return
@@ -28,14 +29,24 @@ def pytest_configure(config):
     gc.freeze()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _collect_what_the_module_kept():
+    """After a module, collects everything once more: its fixtures' cycles were frozen alive."""
+    yield
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_keras_session():
-    """Frees the graphs and weights of the previous test's models (a full collection)."""
+    """Frees the graphs and weights of the test's models, then freezes what lives on."""
     yield
     import keras
 
     keras.backend.clear_session(free_memory=True)
     keras.mixed_precision.set_global_policy("float32")
+    gc.freeze()
 
 
 @pytest.fixture
