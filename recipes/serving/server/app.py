@@ -69,6 +69,8 @@ class ServingApp:
             return
         request = Request(scope, receive)
         headers = {}
+        if "transfer-encoding" in request.headers and "content-length" in request.headers:
+            headers["Connection"] = "close"  # RFC 9112, 6.1: the framing is in doubt
         held = [0]  # the body bytes this request holds, given back when it is answered
         try:
             document = await self._answer(request, held)
@@ -165,7 +167,12 @@ class ServingApp:
 
     def _predict(self, body: bytes, version: int | None) -> dict[str, Any]:
         check_elements(body, self.limits)
-        return self.model.predict(parse_json(body), version)
+        try:
+            return self.model.predict(parse_json(body), version)
+        except RecursionError:  # a list nested deeper than the checks walking it can go
+            raise RequestError(
+                HTTPStatus.BAD_REQUEST, "The request's values are nested too deeply"
+            ) from None
 
     async def _read_body(self, request: Request, held: list[int]) -> bytes:
         """The whole body, within the size limit, the server's budget and the time left.

@@ -244,6 +244,27 @@ def test_malformed_json_is_400(small, body, message):
     assert message in answer["error"]
 
 
+def test_content_length_with_chunked_closes_the_connection_after_the_answer(small):
+    body = json.dumps({"instances": small["images"][:1]}).encode()
+    head = (
+        b"POST %s:predict HTTP/1.1\nHost: t\nContent-Length: 5\nTransfer-Encoding: chunked\n"
+        % small["path"]
+    )
+    pipelined = b"GET %s HTTP/1.1\r\nHost: t\r\n\r\n" % small["path"]
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    sock, stream = raw_request(small["host"], small["port"], head, chunked + pipelined)
+    with sock, stream:
+        status, headers, _ = read_response(stream)
+        assert headers["connection"] == "close"
+        assert stream.read() == b""  # the pipelined request is not answered
+
+
+def test_a_deeply_nested_list_of_strings_is_400(small):
+    body = b'{"instances": ' + b"[" * 900 + b'"x"' + b"]" * 900 + b"}"
+    status, answer = request(small["base"] + ":predict", raw=body)
+    assert status == 400, answer
+
+
 def test_values_beyond_float32_are_400(small):
     pixels = np.zeros((1, 32, 32, 3)).tolist()
     pixels[0][1][2][0] = 1e39
