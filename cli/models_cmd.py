@@ -85,17 +85,7 @@ def _counted(name: str, classes: int | None, image_size: int | None) -> dict[str
     from recipes.data.noise import import_tensorflow_quietly
 
     import_tensorflow_quietly()
-    from zoo import build_model, get_spec
-    from zoo.complexity import count_macs, count_params
+    from zoo.names import CATALOG, counted_build
 
-    spec = get_spec(name)
-    input_shape = None if image_size is None else (image_size, image_size, spec.channels)
-    model = build_model(spec.name, classes=classes, input_shape=input_shape)
-    total, trainable = count_params(model)
-    return {
-        "params": total,
-        "trainable_params": trainable,
-        "macs": count_macs(model),
-        "input_shape": list(model.input_shape[1:]),
-        "classes": spec.classes if classes is None else classes,
-    }
+    counts = counted_build(name, classes, image_size)
+    return {**counts, "classes": CATALOG[name]["classes"] if classes is None else classes}

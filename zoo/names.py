@@ -125,14 +125,23 @@ def catalog_from_registry() -> dict[str, dict[str, Any]]:
     return entries
 
 
-def default_build(name: str) -> dict[str, Any]:
-    """`BUILT` of an architecture's default build (its paper's classes and input size)."""
+def counted_build(
+    name: str, classes: int | None = None, image_size: int | None = None
+) -> dict[str, Any]:
+    """`params` and `BUILT` of a build (default: the paper's classes and input size).
+
+    Imports Keras and builds the model.
+    """
     from zoo.builder import build_model
     from zoo.complexity import count_macs, count_params
+    from zoo.registry import get_spec
 
-    model = build_model(name)
-    _, trainable = count_params(model)
+    spec = get_spec(name)
+    input_shape = None if image_size is None else (image_size, image_size, spec.channels)
+    model = build_model(spec.name, classes=classes, input_shape=input_shape)
+    total, trainable = count_params(model)
     return {
+        "params": total,
         "trainable_params": trainable,
         "macs": count_macs(model),
         "input_shape": list(model.input_shape[1:]),
@@ -142,5 +151,6 @@ def default_build(name: str) -> dict[str, Any]:
 if __name__ == "__main__":
     catalog = catalog_from_registry()
     for entry in catalog.values():
-        entry.update(default_build(entry["name"]))
+        counts = counted_build(entry["name"])
+        entry.update({key: counts[key] for key in BUILT})
     CATALOG_FILE.write_text(json.dumps(catalog, indent=1) + "\n", encoding="utf-8")

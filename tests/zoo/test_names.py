@@ -14,7 +14,7 @@ from zoo.names import (
     CATALOG,
     canonical_name,
     catalog_from_registry,
-    default_build,
+    counted_build,
     matching,
 )
 
@@ -27,7 +27,9 @@ def test_the_catalog_is_the_registry_s():
 
 @pytest.mark.parametrize("name", ["lenet5", "alexnet", "resnet20", "resnet18", "googlenet"])
 def test_the_catalog_s_counts_are_what_the_builder_builds(name):
-    assert {key: CATALOG[name][key] for key in BUILT} == default_build(name)
+    counts = counted_build(name)
+    assert {key: CATALOG[name][key] for key in BUILT} == {key: counts[key] for key in BUILT}
+    assert counts["params"] == CATALOG[name]["params"]
 
 
 def test_info_of_a_name_loads_no_tensorflow():
